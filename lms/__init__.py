@@ -1,0 +1,95 @@
+"""Skillmark: micro-courses from Markdown, practical assessments, verifiable credentials."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from lms.config import Settings, load_settings, resolve_secret_key
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints. No migrations and no course I/O here."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    register_config(app, settings)
+    register_logging(app, settings)
+    register_extensions(app, settings)
+    register_blueprints(app)
+    register_errors(app)
+    register_template_helpers(app)
+    register_commands(app)
+
+    from lms.security import verify_routes_declare_access  # noqa: PLC0415
+
+    verify_routes_declare_access(app)
+    return app
+
+
+def register_config(app: Flask, settings: Settings) -> None:
+    production = settings.is_production
+    app.config.update(
+        LMS_SETTINGS=settings,
+        SECRET_KEY=resolve_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        SESSION_COOKIE_NAME="skillmark_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=production,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead: a form left open for hours still works
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        TEMPLATES_AUTO_RELOAD=not production,
+    )
+    if settings.env == "testing":
+        app.config["TESTING"] = True
+
+
+def register_logging(app: Flask, settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    from lms import db, mail, security  # noqa: PLC0415
+    from lms.auth.passwords import make_hasher  # noqa: PLC0415
+
+    db.init_app(app, settings.database_url)
+    csrf.init_app(app)
+    security.init_app(app, settings.ratelimit_storage_url)
+    mail.init_app(app, settings)
+    app.extensions["lms.password_hasher"] = make_hasher(settings.password_hash)
+
+
+def register_blueprints(app: Flask) -> None:
+    from lms.auth.views import bp as auth_bp  # noqa: PLC0415
+    from lms.catalog.views import bp as catalog_bp  # noqa: PLC0415
+    from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
+    from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
+    from lms.progress.views import bp as progress_bp  # noqa: PLC0415
+
+    for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errors(app: Flask) -> None:
+    from lms.errors import register_error_handlers  # noqa: PLC0415
+
+    register_error_handlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from lms.templating import init_app  # noqa: PLC0415
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from lms.cli import register  # noqa: PLC0415
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Audit trail: an append-only record of administrative actions."""

@@ -1,0 +1,54 @@
+"""Account forms. Flask-WTF adds a CSRF token to each; validators give the first, local answer
+(services re-check everything that matters)."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from lms.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+EMAIL_FIELD_ARGS = dict(
+    validators=[DataRequired("Enter your email address."), Email("Enter a valid email address, like name@example.com."),
+                Length(max=254)],
+    render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false", "autocapitalize": "none"},
+)
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=120)],
+                       render_kw={"autocomplete": "name"},
+                       description="As it should appear on your credentials.")
+    email = EmailField("Email", **EMAIL_FIELD_ARGS)
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Choose a password."),
+                    Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")],
+        render_kw={"autocomplete": "new-password"},
+        description=f"At least {MIN_LENGTH} characters. A few unrelated words make a strong password.",
+    )
+    next = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", **EMAIL_FIELD_ARGS)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", **EMAIL_FIELD_ARGS)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."),
+                    Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")],
+        render_kw={"autocomplete": "new-password"},
+        description=f"At least {MIN_LENGTH} characters.",
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button-only form (log out, resend a link): CSRF protection and nothing else."""

@@ -1,0 +1,69 @@
+"""Accounts and course roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.db import Base, UTCDateTime, utcnow
+
+COURSE_ROLES = ("instructor", "grader")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Emails are compared case-insensitively by storing them lower-case; the database insists.
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped whenever the password changes: password-reset links embed it, so each link works once.
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        # The session remembers when the password was set: changing it logs out every other session.
+        return f"{self.id}:{int(self.password_changed_at.timestamp() * 1000)}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class CourseRole(Base):
+    """A user's staff role in one course. Every user is a learner; admin is a flag on users."""
+
+    __tablename__ = "course_roles"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "role"),
+        CheckConstraint("role IN ('instructor', 'grader')", name="known_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,1 @@
+"""The catalog: courses synced from courses/, search, course pages, course media."""

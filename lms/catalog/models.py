@@ -1,0 +1,111 @@
+"""Courses as synced from disk: courses, modules, items (lessons, quizzes, capstones), media."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.db import Base, UTCDateTime, utcnow
+
+LEVELS = ("beginner", "intermediate", "advanced")
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    __table_args__ = (CheckConstraint("level IN ('beginner', 'intermediate', 'advanced')", name="known_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    level: Mapped[str] = mapped_column(String(20))
+    estimated_hours: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str] = mapped_column(String(20), default="en")
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    outcomes: Mapped[list] = mapped_column(JSON, default=list)
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[str] = mapped_column(String(40), default="")
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    review_every_months: Mapped[int | None] = mapped_column(Integer)
+    # Lower-cased title, summary and skills: what catalog search matches against on every backend.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Hash of the whole course folder: changes whenever anything in it changes, so per-process
+    # caches of the outline are keyed by it and need no invalidation messages between nodes.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Module(Base):
+    __tablename__ = "modules"
+    __table_args__ = (UniqueConstraint("course_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Item(Base):
+    """One lesson, quiz or capstone. Items keep their id across syncs; learner rows point here."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("module_id", "slug"),
+        # The capstone sits at the course root (no module): at most one item of a slug there.
+        Index(
+            "uq_items_course_root_slug",
+            "course_id",
+            "slug",
+            unique=True,
+            sqlite_where=text("module_id IS NULL"),
+            postgresql_where=text("module_id IS NULL"),
+        ),
+        CheckConstraint("kind IN ('lesson', 'quiz', 'capstone')", name="known_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    objectives: Mapped[list] = mapped_column(JSON, default=list)
+    html: Mapped[str] = mapped_column(Text, default="")
+    source_path: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MediaFile(Base):
+    """A course asset (image, data file) copied into the instance's media folder by content hash."""
+
+    __tablename__ = "media_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    extension: Mapped[str] = mapped_column(String(10))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

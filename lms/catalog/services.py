@@ -1,0 +1,301 @@
+"""The catalog: syncing course specs into the database, searching courses, course outlines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from lms.catalog.models import Course, Item, MediaFile, Module
+from lms.content.specs import SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
+from lms.db import utcnow
+from lms.errors import NotFound
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+@dataclass
+class CourseChanges:
+    slug: str
+    status: str  # "created", "updated", "unchanged", "retired"
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.slug}: {self.status}"]
+        out += [f"  + {what}" for what in self.added]
+        out += [f"  ~ {what}" for what in self.changed]
+        out += [f"  - {what} (retired; learner records kept)" for what in self.retired]
+        return out
+
+
+def sync_courses(db: Session, specs: list[CourseSpec], media_dir: Path, *,
+                 retire_missing: bool = False) -> list[CourseChanges]:
+    """Upsert courses by slug and content hash, in the caller's transaction.
+
+    Unchanged items keep their ids; items and modules gone from disk are retired, never deleted,
+    so enrollments, completions and (later) attempts and credentials stay intact. With
+    ``retire_missing`` (a sync of the whole courses folder), courses gone from disk are retired too.
+    Media files are copied before the caller commits: content-addressed, so a rolled-back sync
+    leaves at most an unreferenced file behind, never a row pointing at a missing one.
+    """
+    report = []
+    now = utcnow()
+    for spec in specs:
+        _store_media(db, spec, media_dir)
+        report.append(_sync_course(db, spec, now))
+    if retire_missing:
+        slugs = {spec.slug for spec in specs}
+        for course in db.scalars(select(Course).where(Course.retired_at.is_(None))):
+            if course.slug not in slugs:
+                course.retired_at = now
+                report.append(CourseChanges(course.slug, "retired"))
+    db.flush()
+    return report
+
+
+def _sync_course(db: Session, spec: CourseSpec, now) -> CourseChanges:
+    course = db.scalar(select(Course).where(Course.slug == spec.slug))
+    if course is not None and course.content_hash == spec.content_hash and course.retired_at is None:
+        return CourseChanges(spec.slug, "unchanged")
+    changes = CourseChanges(spec.slug, "created" if course is None else "updated")
+    if course is None:
+        course = Course(slug=spec.slug)
+        db.add(course)
+    course.title, course.summary, course.description_html = spec.title, spec.summary, spec.description_html
+    course.level, course.estimated_hours, course.language = spec.level, spec.estimated_hours, spec.language
+    course.skills, course.outcomes, course.authors = list(spec.skills), list(spec.outcomes), list(spec.authors)
+    course.version, course.reviewed_on, course.review_every_months = spec.version, spec.reviewed_on, spec.review_every_months
+    course.search_text = " ".join([spec.title, spec.summary, *spec.skills]).lower()
+    course.content_hash, course.synced_at, course.retired_at = spec.content_hash, now, None
+    db.flush()
+
+    modules = {m.slug: m for m in db.scalars(select(Module).where(Module.course_id == course.id))}
+    items = {(i.module_id, i.slug): i for i in db.scalars(select(Item).where(Item.course_id == course.id))}
+    live_items: set[int] = set()
+    for module_spec in spec.modules:
+        module = modules.get(module_spec.slug)
+        if module is None:
+            module = Module(course_id=course.id, slug=module_spec.slug)
+            db.add(module)
+            changes.added.append(f"module {module_spec.slug}")
+        elif module.content_hash != module_spec.content_hash or module.retired_at is not None:
+            changes.changed.append(f"module {module_spec.slug}")
+        module.position, module.title, module.summary = module_spec.position, module_spec.title, module_spec.summary
+        module.content_hash, module.retired_at = module_spec.content_hash, None
+        db.flush()
+        for item_spec in module_spec.items:
+            live_items.add(_upsert_item(db, course.id, module.id, item_spec, items, changes, now, module_spec.slug))
+    if spec.capstone is not None:
+        live_items.add(_upsert_item(db, course.id, None, spec.capstone, items, changes, now, None))
+
+    live_modules = {m.slug for m in spec.modules}
+    for module in modules.values():
+        if module.slug not in live_modules and module.retired_at is None:
+            module.retired_at = now
+            changes.retired.append(f"module {module.slug}")
+    for item in items.values():
+        if item.id not in live_items and item.retired_at is None:
+            item.retired_at = now
+            changes.retired.append(f"{item.kind} {item.source_path}")
+    return changes
+
+
+def _upsert_item(db: Session, course_id: int, module_id: int | None, spec: ItemSpec, existing: dict,
+                 changes: CourseChanges, now, module_slug: str | None) -> int:
+    item = existing.get((module_id, spec.slug))
+    label = f"{spec.kind} {module_slug + '/' if module_slug else ''}{spec.slug}"
+    if item is None:
+        item = Item(course_id=course_id, module_id=module_id, slug=spec.slug, updated_at=now)
+        db.add(item)
+        changes.added.append(label)
+    elif item.content_hash != spec.content_hash or item.retired_at is not None:
+        changes.changed.append(label)
+        item.updated_at = now
+    item.kind, item.position, item.title, item.minutes = spec.kind, spec.position, spec.title, spec.minutes
+    item.objectives, item.html, item.source_path = list(spec.objectives), spec.html, spec.source_path
+    item.content_hash, item.retired_at = spec.content_hash, None
+    db.flush()
+    return item.id
+
+
+def _store_media(db: Session, spec: CourseSpec, media_dir: Path) -> None:
+    media_dir.mkdir(parents=True, exist_ok=True)
+    known = set(db.scalars(select(MediaFile.sha256).where(MediaFile.sha256.in_([a.sha256 for a in spec.assets]))))
+    for asset in spec.assets:
+        target = media_dir / f"{asset.sha256}{asset.extension}"
+        if not target.exists():
+            # Write to a temporary name, sync, then rename: readers never see a partial file.
+            fd, tmp = tempfile.mkstemp(dir=media_dir, prefix=".incoming-")
+            try:
+                with os.fdopen(fd, "wb") as out, open(asset.source, "rb") as src:
+                    shutil.copyfileobj(src, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        if asset.sha256 not in known:
+            db.add(MediaFile(sha256=asset.sha256, extension=asset.extension, media_type=asset.media_type,
+                             size=asset.size))
+            known.add(asset.sha256)
+
+
+# -- reading the catalog ------------------------------------------------------------------------
+
+def search_courses(db: Session, query: str = "", level: str | None = None) -> list[Course]:
+    """Published courses matching every word of ``query`` (title, summary, skills) and the level."""
+    stmt = select(Course).where(Course.retired_at.is_(None)).order_by(Course.title)
+    for word in query.lower().split()[:8]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(or_(Course.search_text.like(f"%{escaped}%", escape="\\")))
+    if level:
+        stmt = stmt.where(Course.level == level)
+    return list(db.scalars(stmt))
+
+
+def get_course(db: Session, slug: str) -> Course:
+    course = db.scalar(select(Course).where(Course.slug == slug, Course.retired_at.is_(None)))
+    if course is None:
+        raise NotFound("There is no course at this address. It may have been renamed or retired.")
+    return course
+
+
+def get_media(db: Session, sha256: str, extension: str) -> MediaFile:
+    media = db.get(MediaFile, sha256)
+    if media is None or media.extension != extension:
+        raise NotFound("No such file.")
+    return media
+
+
+# -- outlines -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutlineItem:
+    id: int
+    slug: str
+    kind: str
+    title: str
+    minutes: int | None
+    module_slug: str | None
+    number: str  # "2.3": module position . item position among the module's items
+
+    @property
+    def takeable(self) -> bool:
+        return self.kind in SUPPORTED_ITEM_KINDS
+
+
+@dataclass(frozen=True)
+class OutlineModule:
+    id: int
+    slug: str
+    position: int
+    title: str
+    summary: str
+    items: tuple[OutlineItem, ...]
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A course's live structure in order, without lesson bodies. Shared by every learner."""
+
+    course_id: int
+    content_hash: str
+    course_slug: str
+    course_title: str
+    modules: tuple[OutlineModule, ...]
+    capstone: OutlineItem | None
+
+    @property
+    def steps(self) -> tuple[OutlineItem, ...]:
+        """The items a learner works through in order (what progress counts)."""
+        return tuple(i for m in self.modules for i in m.items if i.takeable)
+
+    @property
+    def assessments(self) -> tuple[OutlineItem, ...]:
+        found = [i for m in self.modules for i in m.items if i.kind in ("quiz", "capstone")]
+        return tuple(found + ([self.capstone] if self.capstone else []))
+
+    def find(self, module_slug: str, item_slug: str) -> OutlineItem | None:
+        for module in self.modules:
+            if module.slug == module_slug:
+                for item in module.items:
+                    if item.slug == item_slug:
+                        return item
+        return None
+
+    def by_id(self, item_id: int | None) -> OutlineItem | None:
+        for step in self.steps:
+            if step.id == item_id:
+                return step
+        return None
+
+
+# Outlines change only when a sync changes the course's content hash, so each process keeps the
+# latest one per course. The hash comes from the courses row read by the same request, so a sync
+# on any node is seen by every node on its next request; no invalidation messages are needed.
+_outline_cache: dict[int, Outline] = {}
+_outline_lock = threading.Lock()
+
+
+def get_outlines(db: Session, courses: list[tuple[int, str]]) -> dict[int, Outline]:
+    """Outlines for (course id, content hash) pairs; one query for all that are not cached."""
+    found: dict[int, Outline] = {}
+    missing: dict[int, str] = {}
+    for course_id, content_hash in courses:
+        cached = _outline_cache.get(course_id)
+        if cached is not None and cached.content_hash == content_hash:
+            found[course_id] = cached
+        else:
+            missing[course_id] = content_hash
+    if missing:
+        names = {cid: (slug, title) for cid, slug, title in
+                 db.execute(select(Course.id, Course.slug, Course.title).where(Course.id.in_(missing)))}
+        rows = db.execute(
+            select(Item.id, Item.course_id, Item.slug, Item.kind, Item.title, Item.minutes, Item.position,
+                   Module.id, Module.slug, Module.position, Module.title, Module.summary)
+            .outerjoin(Module, Item.module_id == Module.id)
+            .where(Item.course_id.in_(missing), Item.retired_at.is_(None), Module.retired_at.is_(None))
+            .order_by(Item.course_id, Module.position, Item.position)
+        ).all()
+        modules: dict[int, dict[int, list]] = {cid: {} for cid in missing}
+        module_info: dict[int, tuple] = {}
+        capstones: dict[int, OutlineItem] = {}
+        for (item_id, course_id, slug, kind, title, minutes, _pos, module_id, module_slug, module_pos,
+             module_title, module_summary) in rows:
+            if module_id is None:
+                capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "")
+                continue
+            module_info[module_id] = (module_slug, module_pos, module_title, module_summary)
+            modules[course_id].setdefault(module_id, []).append((item_id, slug, kind, title, minutes))
+        with _outline_lock:
+            for course_id, content_hash in missing.items():
+                built = []
+                for module_number, (module_id, entries) in enumerate(modules[course_id].items(), start=1):
+                    m_slug, m_pos, m_title, m_summary = module_info[module_id]
+                    items = tuple(
+                        OutlineItem(iid, s, k, t, mins, m_slug, f"{module_number}.{n}")
+                        for n, (iid, s, k, t, mins) in enumerate(entries, start=1)
+                    )
+                    built.append(OutlineModule(module_id, m_slug, m_pos, m_title, m_summary, items))
+                slug, title = names.get(course_id, ("", ""))
+                outline = Outline(course_id, content_hash, slug, title, tuple(built), capstones.get(course_id))
+                _outline_cache[course_id] = outline
+                found[course_id] = outline
+    return found
+
+
+def get_outline(db: Session, course: Course) -> Outline:
+    return get_outlines(db, [(course.id, course.content_hash)])[course.id]
+
+
+def get_item_html(db: Session, item_id: int) -> str:
+    return db.scalar(select(Item.html).where(Item.id == item_id)) or ""

@@ -1,0 +1,239 @@
+"""`flask` commands: db, courses, users, demo, mail. Run from the repository root (Flask finds wsgi.py).
+
+Each command prints what it did, and exits non-zero with a message that says what to do when it
+cannot do it. Database work happens in one transaction per command: all or nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from lms.db import get_db
+from lms.errors import DomainError
+
+
+def _settings():
+    return current_app.config["LMS_SETTINGS"]
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+# -- flask db -----------------------------------------------------------------------------------
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from lms.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(_settings().database_url, revision)
+    click.echo(f"database is at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. -1 for one step)."""
+    from lms.migrate import downgrade  # noqa: PLC0415
+
+    downgrade(_settings().database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+# -- flask courses ------------------------------------------------------------------------------
+
+courses_cli = AppGroup("courses", help="Course content: check, sync and list courses from disk.")
+
+
+def _print_problems(problems) -> None:
+    colours = {"error": "red", "warning": "yellow", "notice": "cyan"}
+    for problem in problems:
+        click.secho(str(problem), fg=colours.get(problem.severity), err=problem.severity == "error")
+
+
+@courses_cli.command("check")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def courses_check(path: Path | None) -> None:
+    """Validate a course folder (or a folder of courses) without touching the database."""
+    from lms.content import load_courses  # noqa: PLC0415
+
+    result = load_courses(path or _settings().courses_dir)
+    _print_problems(result.problems)
+    if not result.ok:
+        _fail(f"{len(result.errors)} error(s): fix them and run the check again.")
+    click.echo(f"ok: {len(result.courses)} course(s): {', '.join(c.slug for c in result.courses)}")
+
+
+@courses_cli.command("sync")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def courses_sync(path: Path | None) -> None:
+    """Import or update courses from PATH (default: LMS_COURSES_DIR). All or nothing."""
+    from lms.catalog.services import sync_courses  # noqa: PLC0415
+    from lms.content import load_courses  # noqa: PLC0415
+
+    # Only a sync of the configured courses folder retires courses missing from it.
+    whole_catalog = path is None or Path(path).resolve() == _settings().courses_dir
+    result = load_courses(path or _settings().courses_dir)
+    _print_problems(result.problems)
+    if not result.ok:
+        _fail(f"{len(result.errors)} error(s): nothing was changed. Fix them and sync again.")
+    db = get_db()
+    try:
+        report = sync_courses(db, result.courses, _settings().media_dir, retire_missing=whole_catalog)
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    for change in report:
+        for line in change.lines():
+            click.echo(line)
+
+
+@courses_cli.command("list")
+def courses_list() -> None:
+    """List synced courses."""
+    from lms.catalog.models import Course  # noqa: PLC0415
+
+    for course in get_db().scalars(select(Course).order_by(Course.slug)):
+        state = "retired" if course.retired_at else "live"
+        click.echo(f"{course.slug}\t{state}\t{course.title}")
+
+
+# -- flask users --------------------------------------------------------------------------------
+
+users_cli = AppGroup("users", help="Accounts and roles.")
+
+
+def _hasher():
+    return current_app.extensions["lms.password_hasher"]
+
+
+def _user_or_fail(email: str):
+    from lms.auth.services import find_user_by_email  # noqa: PLC0415
+
+    user = find_user_by_email(get_db(), email)
+    if user is None:
+        _fail(f"no account with email {email!r}; create it with `flask users create {email} --name ...`")
+    return user
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name, as shown on credentials.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+@click.option("--admin", is_flag=True, help="Make the user a site administrator.")
+@click.option("--verified/--unverified", default=True, help="Mark the email as verified (default).")
+def users_create(email: str, name: str, password: str, admin: bool, verified: bool) -> None:
+    """Create an account."""
+    from lms.auth.services import create_user  # noqa: PLC0415
+
+    db = get_db()
+    try:
+        user = create_user(db, _hasher(), email, name, password, is_admin=admin, verified=verified)
+        db.commit()
+    except DomainError as exc:
+        db.rollback()
+        _fail(exc.message)
+    click.echo(f"created {user.email}" + (" (admin)" if admin else ""))
+
+
+@users_cli.command("grant")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "instructor", "grader"]))
+@click.option("--course", "course_slug", help="Course slug, for the instructor and grader roles.")
+def users_grant(email: str, role: str, course_slug: str | None) -> None:
+    """Give ROLE to a user: admin, or instructor/grader of a course."""
+    from lms.auth.services import grant  # noqa: PLC0415
+
+    _change_role(grant, email, role, course_slug, "granted", "already had")
+
+
+@users_cli.command("revoke")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "instructor", "grader"]))
+@click.option("--course", "course_slug", help="Course slug, for the instructor and grader roles.")
+def users_revoke(email: str, role: str, course_slug: str | None) -> None:
+    """Take ROLE away from a user."""
+    from lms.auth.services import revoke  # noqa: PLC0415
+
+    _change_role(revoke, email, role, course_slug, "revoked", "did not have")
+
+
+def _change_role(action, email, role, course_slug, done_word, noop_word) -> None:
+    db = get_db()
+    user = _user_or_fail(email)
+    try:
+        changed = action(db, user, role, course_slug)
+        db.commit()
+    except DomainError as exc:
+        db.rollback()
+        _fail(exc.message)
+    where = f" of {course_slug}" if role != "admin" else ""
+    click.echo(f"{done_word} {role}{where} for {user.email}" if changed else f"{user.email} {noop_word} {role}{where}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List accounts and their roles."""
+    from lms.auth.models import User  # noqa: PLC0415
+    from lms.auth.services import roles_of  # noqa: PLC0415
+
+    db = get_db()
+    for user in db.scalars(select(User).where(User.deleted_at.is_(None)).order_by(User.email)):
+        roles = ["admin"] if user.is_admin else []
+        roles += [f"{role}:{slug}" for role, slug in roles_of(db, user)]
+        click.echo(f"{user.email}\t{user.name}\t{' '.join(roles) or 'learner'}")
+
+
+# -- flask demo ---------------------------------------------------------------------------------
+
+@click.command("demo")
+@click.option("--password", envvar="LMS_DEMO_PASSWORD", default=None,
+              help="Password of the demo accounts (LMS_DEMO_PASSWORD; development default: see README).")
+def demo(password: str | None) -> None:
+    """Create demo accounts, roles and progress (development only). Safe to run again."""
+    from lms.demo import DEMO_PASSWORD_DEFAULT, load_demo  # noqa: PLC0415
+
+    if _settings().is_production:
+        _fail("demo accounts are for development only; unset LMS_ENV=production to load them")
+    db = get_db()
+    try:
+        lines = load_demo(db, _hasher(), password or DEMO_PASSWORD_DEFAULT)
+        db.commit()
+    except DomainError as exc:
+        db.rollback()
+        _fail(exc.message)
+    for line in lines:
+        click.echo(line)
+
+
+# -- flask mail ---------------------------------------------------------------------------------
+
+mail_cli = AppGroup("mail", help="The mail outbox.")
+
+
+@mail_cli.command("deliver")
+def mail_deliver() -> None:
+    """Send messages waiting in the outbox (normally sent right after each request)."""
+    from lms.mail.services import deliver_pending  # noqa: PLC0415
+
+    sent = deliver_pending(get_db(), current_app.extensions["lms.mail_backend"], limit=1000)
+    click.echo(f"sent {sent} message(s)")
+
+
+def register(app: Flask) -> None:
+    for command in (db_cli, courses_cli, users_cli, demo, mail_cli):
+        app.cli.add_command(command)

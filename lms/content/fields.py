@@ -1,0 +1,132 @@
+"""The allowed keys of course.yml, module.yml and lesson front matter, and their validation.
+
+Each key is a Field: its type, whether it is required, its default. docs/course-format.md documents
+every one of them (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from lms.content.source import Problem, YamlMapping
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "text", "int", "number", "text-list", "date", "choice", "slug"
+    required: bool = False
+    default: Any = None
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """Return (normalised value, None) or (None, what to write instead)."""
+        kind = self.kind
+        if kind in ("text", "slug", "choice"):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and kind == "text":
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                return None, f"`{self.name}` must be a non-empty text, e.g. `{self.name}: {self._example()}`"
+            value = value.strip()
+            if self.max_length and len(value) > self.max_length:
+                return None, f"`{self.name}` is {len(value)} characters long; shorten it to {self.max_length} at most"
+            if kind == "slug" and not SLUG_PATTERN.match(value):
+                return None, f"`{self.name}` must use lower-case letters, digits and hyphens, e.g. `{self._example()}`"
+            if kind == "choice" and value not in self.choices:
+                return None, f"`{self.name}` must be one of: {', '.join(self.choices)} (got {value!r})"
+            return value, None
+        if kind in ("int", "number"):
+            ok_type = int if kind == "int" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, ok_type):
+                noun = "a whole number" if kind == "int" else "a number"
+                return None, f"`{self.name}` must be {noun}, e.g. `{self.name}: {self._example()}`"
+            if self.minimum is not None and value < self.minimum:
+                return None, f"`{self.name}` must be at least {self.minimum:g}"
+            return value, None
+        if kind == "text-list":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                return None, f"`{self.name}` must be a list of texts, e.g. `{self.name}: [first, second]`"
+            return [v.strip() for v in value], None
+        if kind == "date":
+            if isinstance(value, date):
+                return value, None
+            return None, f"`{self.name}` must be a date written YYYY-MM-DD, e.g. `{self.name}: 2026-09-30`"
+        raise AssertionError(f"unknown field kind {kind}")
+
+    def _example(self) -> str:
+        return {"slug": "my-course", "int": "10", "number": "6", "choice": self.choices[0] if self.choices else "x"}.get(
+            self.kind, "..."
+        )
+
+
+COURSE_FIELDS = (
+    Field("title", "text", required=True, max_length=200),
+    Field("summary", "text", required=True, max_length=300),
+    Field("slug", "slug", max_length=80),
+    Field("description", "text"),
+    Field("level", "choice", default="beginner", choices=("beginner", "intermediate", "advanced")),
+    Field("estimated_hours", "number", minimum=0.1),
+    Field("language", "text", default="en", max_length=20),
+    Field("skills", "text-list", default=[]),
+    Field("outcomes", "text-list", default=[]),
+    Field("authors", "text-list", default=[]),
+    Field("version", "text", default="", max_length=40),
+    Field("reviewed_on", "date"),
+    Field("review_every", "int", default=12, minimum=1),
+)
+
+MODULE_FIELDS = (
+    Field("title", "text", required=True, max_length=200),
+    Field("summary", "text", default="", max_length=300),
+)
+
+LESSON_FIELDS = (
+    Field("title", "text", required=True, max_length=200),
+    Field("type", "choice", default="lesson", choices=("lesson", "quiz")),
+    Field("slug", "slug", max_length=80),
+    Field("minutes", "int", minimum=1),
+    Field("objectives", "text-list", default=[]),
+)
+
+
+def validate_mapping(mapping: YamlMapping, fields: tuple[Field, ...], display: str,
+                     problems: list[Problem], where: str) -> dict[str, Any]:
+    """Check keys and values; return the normalised values with defaults filled in."""
+    by_name = {f.name: f for f in fields}
+    result: dict[str, Any] = {}
+    for key, value in mapping.values.items():
+        line = mapping.key_lines.get(key, mapping.first_line)
+        field = by_name.get(key)
+        if field is None:
+            close = difflib.get_close_matches(key, by_name, n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            problems.append(Problem(display, line, f"unknown key `{key}` in {where}; {hint}allowed keys: "
+                                                   f"{', '.join(by_name)}"))
+            continue
+        if value is None:
+            if field.required:
+                problems.append(Problem(display, line, f"`{key}` is empty; give it a value"))
+            continue
+        normalised, error = field.check(value)
+        if error:
+            problems.append(Problem(display, line, error))
+        else:
+            result[key] = normalised
+    for field in fields:
+        if field.name not in mapping.values:
+            if field.required:
+                problems.append(Problem(display, mapping.first_line,
+                                        f"missing required key `{field.name}` in {where}; add `{field.name}: ...`"))
+        if field.name not in result and not field.required:
+            result[field.name] = list(field.default) if isinstance(field.default, list) else field.default
+    return result

@@ -1,0 +1,439 @@
+"""Course folder -> CourseSpec, collecting every problem with its file and line.
+
+Pure Python, no Flask and no database: `flask courses check` and `flask courses sync` both call
+``load_courses``; sync refuses to write anything when an error was found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
+from lms.content.source import (
+    ERROR,
+    NOTICE,
+    WARNING,
+    Problem,
+    SourceError,
+    parse_yaml_mapping,
+    read_text,
+    split_front_matter,
+)
+from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec
+from lms.markup import LinkError, render_markdown
+
+ORDERED_NAME = re.compile(r"^(\d{2,3})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
+# Module slugs that would collide with other course URLs (/courses/<slug>/enroll, .../capstone).
+RESERVED_MODULE_SLUGS = frozenset({"enroll", "capstone", "assets", "progress", "unenroll"})
+ASSET_TYPES = {
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+    ".webp": "image/webp", ".svg": "image/svg+xml", ".csv": "text/csv",
+    ".tsv": "text/tab-separated-values", ".json": "application/json", ".txt": "text/plain",
+    ".pdf": "application/pdf", ".zip": "application/zip", ".ipynb": "application/x-ipynb+json",
+    ".py": "text/x-python", ".sql": "application/sql", ".html": "text/plain",
+}
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
+MAX_ASSET_BYTES = 10 * 1024 * 1024
+ROOT_FILES_IGNORED = frozenset({"README.md", "LICENSE", "LICENSE.md", "CHANGELOG.md"})
+
+
+@dataclass
+class LoadResult:
+    courses: list[CourseSpec] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def load_courses(path: Path) -> LoadResult:
+    """Load one course folder (it holds course.yml) or a folder of course folders."""
+    path = Path(path)
+    result = LoadResult()
+    if not path.is_dir():
+        result.problems.append(Problem(str(path), 0, "no such folder; give the path of a course folder or of courses/"))
+        return result
+    if (path / "course.yml").exists():
+        folders, display_root = [path], path.parent
+    else:
+        display_root = path
+        folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        if not folders:
+            result.problems.append(Problem(str(path), 0, "no course folders found (a course folder holds course.yml)"))
+    seen: dict[str, str] = {}
+    for folder in folders:
+        course = _CourseLoader(folder, display_root, result.problems).load()
+        if course is None:
+            continue
+        if course.slug in seen:
+            result.problems.append(Problem(
+                _display(folder / "course.yml", display_root), 0,
+                f"course slug `{course.slug}` is already used by {seen[course.slug]}; give each course its own slug",
+            ))
+            continue
+        seen[course.slug] = _display(folder, display_root)
+        result.courses.append(course)
+    return result
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _hash(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class _PendingItem:
+    """An item whose file is read but whose body is rendered in a second pass (links need all slugs)."""
+
+    path: Path
+    slug: str
+    position: int
+    kind: str
+    title: str
+    minutes: int | None
+    objectives: tuple[str, ...]
+    body: str
+    body_first_line: int
+    module_slug: str | None
+
+
+class _CourseLoader:
+    def __init__(self, folder: Path, display_root: Path, problems: list[Problem]):
+        self.folder = folder
+        self.root = display_root
+        self.problems = problems
+        self._error_count_at_start = len([p for p in problems if p.severity == ERROR])
+        self.assets: dict[str, AssetSpec] = {}  # course-relative path -> asset
+        self.lesson_urls: dict[str, str] = {}  # course-relative .md path -> URL
+
+    def show(self, path: Path) -> str:
+        return _display(path, self.root)
+
+    def problem(self, path: Path, line: int, message: str, severity: str = ERROR) -> None:
+        self.problems.append(Problem(self.show(path), line, message, severity))
+
+    def has_new_errors(self) -> bool:
+        return len([p for p in self.problems if p.severity == ERROR]) > self._error_count_at_start
+
+    # -- the course ---------------------------------------------------------------------------
+
+    def load(self) -> CourseSpec | None:
+        if not self._check_tree():
+            return None
+        course_yml = self.folder / "course.yml"
+        if not course_yml.exists():
+            self.problem(self.folder, 0, "missing course.yml; add one with at least `title:` and `summary:`")
+            return None
+        try:
+            mapping = parse_yaml_mapping(read_text(course_yml, self.show(course_yml)), self.show(course_yml))
+        except SourceError as exc:
+            self.problems.append(exc.problem)
+            return None
+        meta = validate_mapping(mapping, COURSE_FIELDS, self.show(course_yml), self.problems, "course.yml")
+        slug = meta.get("slug") or self.folder.name
+        if not re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", slug):
+            self.problem(course_yml, 1, f"the folder name `{slug}` is not a valid course slug; rename the folder "
+                                        "using lower-case letters, digits and hyphens, or set `slug:` in course.yml")
+        self._collect_assets()
+        self.course_slug = slug
+        pending_modules = self._read_modules()
+        capstone = self._read_capstone()
+        modules = tuple(self._finish_module(*entry) for entry in pending_modules)
+        capstone_spec = self._finish_item(capstone) if capstone else None
+        description_html = ""
+        if meta.get("description"):
+            description_html = self._render(meta["description"], course_yml, mapping.key_lines.get("description", 1), None)
+        if self.has_new_errors():
+            return None
+        assets = tuple(sorted(self.assets.values(), key=lambda a: a.path))
+        content_hash = _hash(
+            {k: v for k, v in meta.items()}, [m.content_hash for m in modules],
+            capstone_spec.content_hash if capstone_spec else None, [(a.path, a.sha256) for a in assets],
+        )
+        return CourseSpec(
+            slug=slug, title=meta["title"], summary=meta["summary"], description_html=description_html,
+            level=meta["level"], estimated_hours=meta.get("estimated_hours"), language=meta["language"],
+            skills=tuple(meta["skills"]), outcomes=tuple(meta["outcomes"]), authors=tuple(meta["authors"]),
+            version=meta["version"], reviewed_on=meta.get("reviewed_on"), review_every_months=meta["review_every"],
+            modules=modules, capstone=capstone_spec, assets=assets, content_hash=content_hash, folder=self.folder,
+        )
+
+    def _check_tree(self) -> bool:
+        """Refuse symlinks anywhere in the course: they could pull in files from outside it."""
+        ok = True
+        for dirpath, dirnames, filenames in os.walk(self.folder, followlinks=False):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in dirnames + filenames:
+                full = Path(dirpath) / name
+                if full.is_symlink():
+                    self.problem(full, 0, "symbolic links are not allowed in a course; copy the file into the course folder")
+                    ok = False
+        return ok
+
+    # -- assets -------------------------------------------------------------------------------
+
+    def _collect_assets(self) -> None:
+        assets_dir = self.folder / "assets"
+        if not assets_dir.is_dir():
+            return
+        for path in sorted(assets_dir.rglob("*")):
+            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(assets_dir).parts):
+                continue
+            extension = path.suffix.lower()
+            if extension not in ASSET_TYPES:
+                self.problem(path, 0, f"files of type `{extension or 'none'}` are not published; allowed: "
+                                      f"{', '.join(sorted(ASSET_TYPES))}", WARNING)
+                continue
+            data = path.read_bytes()
+            if len(data) > MAX_ASSET_BYTES:
+                self.problem(path, 0, f"the file is {len(data) // 1024 // 1024} MB; assets may be 10 MB at most")
+                continue
+            relative = path.relative_to(self.folder).as_posix()
+            self.assets[relative] = AssetSpec(
+                path=relative, source=path, sha256=hashlib.sha256(data).hexdigest(), extension=extension,
+                media_type=ASSET_TYPES.get(extension) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                size=len(data),
+            )
+
+    # -- modules and items --------------------------------------------------------------------
+
+    def _read_modules(self) -> list[tuple[Path, str, int, dict, list[_PendingItem]]]:
+        modules = []
+        seen_positions: dict[int, Path] = {}
+        seen_slugs: dict[str, Path] = {}
+        for entry in sorted(self.folder.iterdir()):
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_file():
+                if name not in ("course.yml", "capstone.md") and name not in ROOT_FILES_IGNORED:
+                    self.problem(entry, 0, "ignored: only course.yml, capstone.md, README.md, module folders "
+                                           "and assets/ belong in a course folder", WARNING)
+                continue
+            if name == "assets":
+                continue
+            match = ORDERED_NAME.match(name)
+            if not match:
+                if name[:1].isdigit():
+                    self.problem(entry, 0, "module folders are named `NN-slug` (two digits, a hyphen, then "
+                                           "lower-case letters, digits and hyphens), e.g. `01-getting-started`")
+                else:
+                    self.problem(entry, 0, "ignored: not a module folder (name module folders `NN-slug`)", WARNING)
+                continue
+            position, slug = int(match.group(1)), match.group(2)
+            if position in seen_positions:
+                self.problem(entry, 0, f"module number {match.group(1)} is also used by "
+                                       f"{seen_positions[position].name}; give each module its own number")
+                continue
+            if slug in seen_slugs:
+                self.problem(entry, 0, f"module slug `{slug}` is also used by {seen_slugs[slug].name}; rename one")
+                continue
+            if slug in RESERVED_MODULE_SLUGS:
+                self.problem(entry, 0, f"`{slug}` is reserved for the platform's own pages; choose another module name")
+                continue
+            seen_positions[position], seen_slugs[slug] = entry, entry
+            module_yml = entry / "module.yml"
+            if not module_yml.exists():
+                self.problem(entry, 0, "missing module.yml; add one with `title: ...`")
+                continue
+            try:
+                mapping = parse_yaml_mapping(read_text(module_yml, self.show(module_yml)), self.show(module_yml))
+            except SourceError as exc:
+                self.problems.append(exc.problem)
+                continue
+            meta = validate_mapping(mapping, MODULE_FIELDS, self.show(module_yml), self.problems, "module.yml")
+            items = self._read_items(entry, slug)
+            modules.append((entry, slug, position, meta, items))
+        if not modules and not self.has_new_errors():
+            self.problem(self.folder, 0, "the course has no modules; add a folder such as `01-introduction/` "
+                                         "with a module.yml and a lesson")
+        return modules
+
+    def _read_items(self, module_dir: Path, module_slug: str) -> list[_PendingItem]:
+        items: list[_PendingItem] = []
+        seen_positions: dict[int, str] = {}
+        seen_slugs: dict[str, str] = {}
+        for path in sorted(module_dir.iterdir()):
+            name = path.name
+            if name.startswith(".") or name == "module.yml":
+                continue
+            if path.is_dir():
+                self.problem(path, 0, "ignored: modules hold files only; put images and data in the course's assets/",
+                             WARNING)
+                continue
+            stem, extension = path.stem, path.suffix.lower()
+            loader = ITEM_FILE_LOADERS.get(extension)
+            if loader is None:
+                self.problem(path, 0, "ignored: a module holds module.yml, lessons and quizzes (.md) "
+                                      "and quizzes (.gift)", WARNING)
+                continue
+            match = ORDERED_NAME.match(stem)
+            if not match:
+                self.problem(path, 0, f"name lesson files `NN-slug{extension}` (two digits, a hyphen, then "
+                                      f"lower-case letters, digits and hyphens), e.g. `01-welcome{extension}`")
+                continue
+            item = loader(self, path, int(match.group(1)), match.group(2), module_slug)
+            if item is None:
+                continue
+            if item.position in seen_positions:
+                self.problem(path, 0, f"number {match.group(1)} is also used by {seen_positions[item.position]} "
+                                      "in this module; give each file its own number")
+                continue
+            if item.slug in seen_slugs:
+                self.problem(path, 0, f"slug `{item.slug}` is also used by {seen_slugs[item.slug]} in this module; "
+                                      "rename one")
+                continue
+            seen_positions[item.position], seen_slugs[item.slug] = name, name
+            relative = path.relative_to(self.folder).as_posix()
+            self.lesson_urls[relative] = LESSON_PATH.format(course=self.course_slug, module=module_slug, item=item.slug)
+            items.append(item)
+        if not items:
+            self.problem(module_dir, 0, "the module has no lessons; add a file such as `01-introduction.md`", WARNING)
+        return items
+
+    def load_markdown_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
+        try:
+            doc = split_front_matter(read_text(path, self.show(path)), self.show(path))
+        except SourceError as exc:
+            self.problems.append(exc.problem)
+            return None
+        kind = doc.meta.values.get("type", "lesson")
+        if kind == "quiz":
+            # Quiz settings and questions are parsed by the quiz engine (a later issue); only the
+            # title and slug are read now, so the course page can list the quiz as an assessment.
+            self.problem(path, 0, "quizzes are not yet supported: the quiz is listed as an assessment "
+                                  "but learners cannot take it yet", NOTICE)
+            title = doc.meta.values.get("title")
+            if not isinstance(title, str) or not title.strip():
+                self.problem(path, doc.meta.first_line, "missing `title:` in the front matter")
+                return None
+            return _PendingItem(path, str(doc.meta.values.get("slug") or slug), position, "quiz", title.strip(),
+                                None, (), "", doc.body_first_line, module_slug)
+        meta = validate_mapping(doc.meta, LESSON_FIELDS, self.show(path), self.problems, "the front matter")
+        if "title" not in meta:
+            return None
+        return _PendingItem(path, meta.get("slug") or slug, position, "lesson", meta["title"], meta.get("minutes"),
+                            tuple(meta["objectives"]), doc.body, doc.body_first_line, module_slug)
+
+    def load_gift_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
+        try:
+            read_text(path, self.show(path))
+        except SourceError as exc:
+            self.problems.append(exc.problem)
+            return None
+        self.problem(path, 0, "GIFT quizzes are not yet supported: the quiz is listed as an assessment "
+                              "but learners cannot take it yet", NOTICE)
+        return _PendingItem(path, slug, position, "quiz", slug.replace("-", " ").capitalize(), None, (), "", 1,
+                            module_slug)
+
+    def _read_capstone(self) -> _PendingItem | None:
+        path = self.folder / "capstone.md"
+        if not path.exists():
+            return None
+        try:
+            doc = split_front_matter(read_text(path, self.show(path)), self.show(path))
+        except SourceError as exc:
+            self.problems.append(exc.problem)
+            return None
+        title = doc.meta.values.get("title")
+        if not isinstance(title, str) or not title.strip():
+            self.problem(path, doc.meta.first_line, "missing `title:` in the front matter")
+            return None
+        self.problem(path, 0, "capstone projects are not yet supported: the capstone is listed as an "
+                              "assessment but learners cannot submit it yet", NOTICE)
+        return _PendingItem(path, "capstone", 0, "capstone", title.strip(), None, (), "", doc.body_first_line, None)
+
+    # -- second pass: rendering ----------------------------------------------------------------
+
+    def _finish_module(self, folder: Path, slug: str, position: int, meta: dict,
+                       pending: list[_PendingItem]) -> ModuleSpec:
+        items = tuple(self._finish_item(item) for item in pending)
+        return ModuleSpec(slug=slug, position=position, title=meta.get("title", slug), summary=meta.get("summary", ""),
+                          items=items, content_hash=_hash(meta, [i.content_hash for i in items]))
+
+    def _finish_item(self, pending: _PendingItem) -> ItemSpec:
+        html = ""
+        if pending.kind == "lesson":
+            html = self._render(pending.body, pending.path, pending.body_first_line, pending.path.parent)
+            if not pending.body.strip():
+                self.problem(pending.path, pending.body_first_line, "the lesson has no text after the front matter",
+                             WARNING)
+        content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html)
+        return ItemSpec(slug=pending.slug, position=pending.position, kind=pending.kind, title=pending.title,
+                        source_path=self.show(pending.path), html=html, minutes=pending.minutes,
+                        objectives=pending.objectives, content_hash=content_hash)
+
+    def _render(self, text: str, path: Path, first_line: int, base_dir: Path | None) -> str:
+        rendered = render_markdown(text, self._resolver(base_dir or self.folder))
+        lines = text.splitlines()
+        for url, message in rendered.link_errors:
+            self.problem(path, first_line + _line_of(lines, url), message)
+        for what in rendered.stripped:
+            needle = what.split("<", 1)[-1].rstrip(">").split()[0] if "<" in what else what
+            self.problem(path, first_line + _line_of(lines, needle), f"raw HTML {what} will be removed when published",
+                         WARNING)
+        return rendered.html
+
+    def _resolver(self, base_dir: Path) -> Callable[[str, str], str]:
+        base = base_dir.relative_to(self.folder).as_posix() if base_dir != self.folder else ""
+
+        def resolve(url: str, attribute: str) -> str:
+            if not url or url.startswith("#") or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+                return url  # in-page anchor, or a URL with a scheme (bleach filters unsafe schemes)
+            if url.startswith("//") or url.startswith("/"):
+                raise LinkError(f"link `{url}` starts with '/': link to a file in the course with a relative "
+                                "path (e.g. `../assets/chart.png`) or to another site with a full https:// URL")
+            target, _, fragment = url.partition("#")
+            target = target.split("?", 1)[0]
+            joined = posixpath.normpath(posixpath.join(base, target))
+            if joined.startswith("../") or joined == "..":
+                raise LinkError(f"link `{url}` leaves the course folder; copy the file into the course's assets/")
+            if joined in self.lesson_urls:
+                if attribute == "src":
+                    raise LinkError(f"`{url}` is a lesson, not an image")
+                return self.lesson_urls[joined] + (f"#{fragment}" if fragment else "")
+            if joined in self.assets:
+                asset = self.assets[joined]
+                if attribute == "src" and asset.extension not in IMAGE_EXTENSIONS:
+                    raise LinkError(f"`{url}` is not an image (png, jpg, gif, webp or svg)")
+                return asset.url
+            if (self.folder / joined).is_file():
+                raise LinkError(f"`{url}` is not a lesson or a file in assets/; move the file into the course's assets/")
+            raise LinkError(f"`{url}` points to `{joined}`, which does not exist in the course; check the path "
+                            "(paths are relative to this file)")
+
+        return resolve
+
+
+def _line_of(lines: list[str], needle: str) -> int:
+    """0-based index of the first line containing needle (0 when not found)."""
+    for index, line in enumerate(lines):
+        if needle in line:
+            return index
+    return 0
+
+
+# Which loader reads which file in a module folder. Later issues register quiz parsers here.
+ITEM_FILE_LOADERS: dict[str, Callable[..., _PendingItem | None]] = {
+    ".md": _CourseLoader.load_markdown_item,
+    ".gift": _CourseLoader.load_gift_item,
+}

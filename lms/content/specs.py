@@ -1,0 +1,79 @@
+"""What a course folder means, as frozen dataclasses: the loader's output and the sync's input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+# The URL scheme of lessons and media. The content layer writes these into rendered HTML at sync
+# time; lms/lessons and lms/catalog serve the same paths (tests check that they agree).
+LESSON_PATH = "/courses/{course}/{module}/{item}"
+MEDIA_PATH = "/media/{sha256}{extension}"
+
+# Item kinds this version can present to learners. Quizzes and capstones are listed as the
+# course's assessments but are not yet takeable (their issues add them to this set).
+SUPPORTED_ITEM_KINDS = frozenset({"lesson"})
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    path: str  # relative to the course folder, e.g. "assets/chart.svg"
+    source: Path
+    sha256: str
+    extension: str  # ".svg"
+    media_type: str
+    size: int
+
+    @property
+    def url(self) -> str:
+        return MEDIA_PATH.format(sha256=self.sha256, extension=self.extension)
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    slug: str
+    position: int
+    kind: str  # "lesson", "quiz", "capstone"
+    title: str
+    source_path: str  # relative to the courses root, for messages and the instructor's reference
+    html: str = ""
+    minutes: int | None = None
+    objectives: tuple[str, ...] = ()
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    slug: str
+    position: int
+    title: str
+    summary: str
+    items: tuple[ItemSpec, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class CourseSpec:
+    slug: str
+    title: str
+    summary: str
+    description_html: str
+    level: str
+    estimated_hours: float | None
+    language: str
+    skills: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    authors: tuple[str, ...]
+    version: str
+    reviewed_on: date | None
+    review_every_months: int
+    modules: tuple[ModuleSpec, ...]
+    capstone: ItemSpec | None
+    assets: tuple[AssetSpec, ...]
+    content_hash: str
+    folder: Path
+
+    @property
+    def items(self) -> list[ItemSpec]:
+        return [item for module in self.modules for item in module.items]

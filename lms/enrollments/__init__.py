@@ -1,0 +1,1 @@
+"""Enrollment in a course (with its track) and the record of completed items."""

@@ -1,0 +1,1 @@
+"""Reading lessons: the lesson page, previous/next, marking done, resuming."""

@@ -1,0 +1,107 @@
+"""The lesson page and its actions. The access rule "enrolled" has already loaded the course,
+the learner's enrollment and their last position into ``g.course_access``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+
+from lms.catalog import services as catalog
+from lms.db import get_db
+from lms.enrollments import services as enrollments
+from lms.lessons.forms import LessonActionForm
+from lms.security import access
+
+bp = Blueprint("lessons", __name__, template_folder="templates")
+
+
+def _outline() -> catalog.Outline:
+    access_ = g.course_access
+    return catalog.get_outlines(get_db(), [(access_.course_id, access_.content_hash)])[access_.course_id]
+
+
+def _step_or_404(outline: catalog.Outline, module_slug: str, item_slug: str) -> catalog.OutlineItem:
+    item = outline.find(module_slug, item_slug)
+    if item is None:
+        abort(404)
+    return item
+
+
+def lesson_url(course_slug: str, item: catalog.OutlineItem) -> str:
+    return url_for("lessons.lesson", course_slug=course_slug, module_slug=item.module_slug, item_slug=item.slug)
+
+
+@bp.route("/courses/<course_slug>/<module_slug>/<item_slug>")
+@access("enrolled")
+def lesson(course_slug: str, module_slug: str, item_slug: str):
+    db = get_db()
+    access_ = g.course_access
+    outline = _outline()
+    item = _step_or_404(outline, module_slug, item_slug)
+    done_ids: set[int] = set()
+    if access_.enrollment_id is not None:
+        done_ids = enrollments.completed_item_ids(db, [access_.enrollment_id])[access_.enrollment_id]
+        if item.takeable and access_.last_item_id != item.id:
+            enrollments.record_visit(db, access_.enrollment_id, item.id)
+            db.commit()
+    steps = outline.steps
+    index = next((i for i, step in enumerate(steps) if step.id == item.id), None)
+    previous_step = steps[index - 1] if index else None
+    next_step = steps[index + 1] if index is not None and index + 1 < len(steps) else None
+    progress = enrollments.summarize(outline, done_ids, item.id)
+    return render_template(
+        "lessons/lesson.html", outline=outline, item=item,
+        html=catalog.get_item_html(db, item.id) if item.takeable else "",
+        done_ids=done_ids, previous_step=previous_step, next_step=next_step, progress=progress,
+        enrolled=access_.enrollment_id is not None, form=LessonActionForm(), lesson_url=lesson_url,
+    )
+
+
+@bp.route("/courses/<course_slug>/<module_slug>/<item_slug>/done", methods=["POST"])
+@access("enrolled")
+def mark_done(course_slug: str, module_slug: str, item_slug: str):
+    """Mark the lesson done and move on to the next step (or back to the course when finished)."""
+    access_ = g.course_access
+    outline = _outline()
+    item = _step_or_404(outline, module_slug, item_slug)
+    form = LessonActionForm()
+    if access_.enrollment_id is None or item.kind != "lesson" or not form.validate_on_submit():
+        flash("Only a lesson of a course you are enrolled in can be marked as done.", "error")
+        return redirect(lesson_url(course_slug, item))
+    db = get_db()
+    enrollments.complete_item(db, access_.enrollment_id, item.id, "read")
+    db.commit()
+    done_ids = enrollments.completed_item_ids(db, [access_.enrollment_id])[access_.enrollment_id]
+    progress = enrollments.summarize(outline, done_ids, item.id)
+    if progress.next_step is None:
+        flash("You have finished every lesson in this course. Well done!", "success")
+        return redirect(url_for("catalog.course", course_slug=course_slug))
+    return redirect(lesson_url(course_slug, progress.next_step))
+
+
+@bp.route("/courses/<course_slug>/<module_slug>/<item_slug>/undo", methods=["POST"])
+@access("enrolled")
+def mark_not_done(course_slug: str, module_slug: str, item_slug: str):
+    access_ = g.course_access
+    item = _step_or_404(_outline(), module_slug, item_slug)
+    form = LessonActionForm()
+    if access_.enrollment_id is not None and form.validate_on_submit():
+        db = get_db()
+        enrollments.uncomplete_item(db, access_.enrollment_id, item.id)
+        db.commit()
+    return redirect(lesson_url(course_slug, item))
+
+
+@bp.route("/courses/<course_slug>/continue")
+@access("enrolled")
+def resume(course_slug: str):
+    """Where "Continue" goes: the next unfinished step, starting from the last lesson opened."""
+    access_ = g.course_access
+    outline = _outline()
+    done_ids: set[int] = set()
+    if access_.enrollment_id is not None:
+        done_ids = enrollments.completed_item_ids(get_db(), [access_.enrollment_id])[access_.enrollment_id]
+    progress = enrollments.summarize(outline, done_ids, access_.last_item_id)
+    target = progress.next_step or outline.by_id(access_.last_item_id) or (outline.steps[0] if outline.steps else None)
+    if target is None:
+        return redirect(url_for("catalog.course", course_slug=course_slug))
+    return redirect(lesson_url(course_slug, target))

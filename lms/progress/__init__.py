@@ -1,0 +1,1 @@
+"""Progress: the learner's dashboard (instructor and grader dashboards come later)."""
