@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from lms.db import get_db
@@ -201,6 +201,7 @@ def users_list() -> None:
 # -- flask demo ---------------------------------------------------------------------------------
 
 @click.command("demo")
+@with_appcontext
 @click.option("--password", envvar="LMS_DEMO_PASSWORD", default=None,
               help="Password of the demo accounts (LMS_DEMO_PASSWORD; development default: see README).")
 def demo(password: str | None) -> None:

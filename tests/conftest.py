@@ -93,11 +93,15 @@ def app(tmp_path, database_url):
 
 @pytest.fixture
 def db(app):
-    """The session the app uses in this test's app context (CLI-style work and assertions)."""
-    with app.app_context():
-        from lms.db import get_db
+    """A session of the test's own, for factories and assertions.
 
-        yield get_db()
+    Deliberately not inside an app context: Flask reuses an app context that is already pushed for
+    the test client's requests, which would share ``g`` (and the logged-in user) between requests.
+    Call ``db.rollback()`` before reading what a request wrote.
+    """
+    session = app.extensions["lms.sessionmaker"]()
+    yield session
+    session.close()
 
 
 @pytest.fixture

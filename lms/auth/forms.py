@@ -7,7 +7,12 @@ from wtforms.validators import DataRequired, Email, Length
 
 from lms.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 EMAIL_FIELD_ARGS = dict(
+    filters=[_strip],
     validators=[DataRequired("Enter your email address."), Email("Enter a valid email address, like name@example.com."),
                 Length(max=254)],
     render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false", "autocapitalize": "none"},
@@ -15,7 +20,7 @@ EMAIL_FIELD_ARGS = dict(
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=120)],
+    name = StringField("Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)],
                        render_kw={"autocomplete": "name"},
                        description="As it should appear on your credentials.")
     email = EmailField("Email", **EMAIL_FIELD_ARGS)

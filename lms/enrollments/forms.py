@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 
 TRACK_CHOICES = [
-    ("credential", "Credential track: lessons, quizzes and the graded capstone, ending in a verifiable credential"),
-    ("audit", "Audit track: all lessons and quizzes, no capstone grading and no credential"),
+    SelectChoice("credential", "Credential track: lessons, quizzes and the graded capstone, "
+                               "ending in a verifiable credential"),
+    SelectChoice("audit", "Audit track: all lessons and quizzes, no capstone grading and no credential"),
 ]
 
 

@@ -1,0 +1,174 @@
+"""The data the bench measures: a fresh instance folder with courses, one learner and their progress.
+
+Everything lives in the instance folder given to :func:`prepare` (the bench passes a new temporary
+folder each run), never in the project's own ``instance/``. The real course
+``python-data-analysis`` is synced as it is, plus copies of it under other slugs, so the learner can
+hold ten enrollments of realistic size; in each, the first 30-60% of the lessons are completed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_COURSES = ROOT / "courses"
+LESSON_COURSE = "python-data-analysis"  # the course whose lesson page is measured
+ENROLLMENTS = 10
+LEARNER_NAME = "Avery Benchmark-Learner"  # unusual on purpose: the page checks look for it
+LEARNER_EMAIL = "avery.learner@example.com"
+DONE_FRACTION = (0.30, 0.60)
+
+
+class PrepareError(RuntimeError):
+    """The bench data could not be generated; the message says why."""
+
+
+@dataclass(frozen=True)
+class BenchData:
+    """What the measuring side needs to know about the generated instance."""
+
+    instance_dir: Path
+    database_url: str
+    courses_dir: Path
+    email: str
+    password: str
+    name: str
+    lesson_path: str
+    dashboard_path: str
+    course_slugs: tuple[str, ...]
+    completed: dict[str, str] = field(default_factory=dict)  # course slug -> "done/total"
+
+    def server_environment(self, secret_key: str) -> dict[str, str]:
+        """The ``LMS_*`` variables the measured server runs with (production mode, quiet logs)."""
+        return {
+            "LMS_ENV": "production",
+            "LMS_SECRET_KEY": secret_key,
+            "LMS_INSTANCE_DIR": str(self.instance_dir),
+            "LMS_DATABASE_URL": self.database_url,
+            "LMS_COURSES_DIR": str(self.courses_dir),
+            "LMS_PASSWORD_HASH": "fast",
+            "LMS_LOG_LEVEL": "WARNING",
+        }
+
+
+def copy_course(source: Path, target_parent: Path, slug: str, title: str) -> Path:
+    """Copy a course folder under a new slug and title (only course.yml's ``title``/``slug`` change)."""
+    target = target_parent / slug
+    shutil.copytree(source, target)
+    course_yml = target / "course.yml"
+    text = course_yml.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(title|slug):.*\n", "", text)
+    # JSON strings are valid YAML scalars: a safe way to quote any title.
+    course_yml.write_text(f"title: {json.dumps(title)}\nslug: {slug}\n{text}", encoding="utf-8")
+    return target
+
+
+def write_courses(courses_dir: Path, source_dir: Path = SOURCE_COURSES, count: int = ENROLLMENTS) -> list[str]:
+    """Put ``count`` courses into ``courses_dir``: the real lesson course and copies of it.
+
+    Returns the course slugs, the real one first.
+    """
+    source = source_dir / LESSON_COURSE
+    if not (source / "course.yml").is_file():
+        raise PrepareError(f"{source}/course.yml is missing: the bench measures a lesson of {LESSON_COURSE}")
+    courses_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, courses_dir / LESSON_COURSE)
+    slugs = [LESSON_COURSE]
+    for number in range(1, count):
+        slug = f"bench-course-{number}"
+        copy_course(source, courses_dir, slug, f"Bench copy {number} of Python for Data Analysis")
+        slugs.append(slug)
+    return slugs
+
+
+def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int = 20240601) -> BenchData:
+    """Create the database, courses, learner and progress in ``instance_dir`` (which must be empty or new).
+
+    Uses the app's own migrations and services, in one transaction. Deterministic for a given
+    ``seed`` except for the password, which is random.
+    """
+    from lms import create_app  # noqa: PLC0415  (keeps `import bench.data` cheap)
+    from lms.config import load_settings  # noqa: PLC0415
+
+    instance_dir = Path(instance_dir).resolve()
+    if instance_dir.exists() and any(instance_dir.iterdir()):
+        raise PrepareError(f"{instance_dir} is not empty; the bench needs a fresh instance folder")
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    courses_dir = instance_dir / "courses"
+    database_url = f"sqlite:///{instance_dir / 'skillmark.db'}"
+    slugs = write_courses(courses_dir, source_dir)
+
+    settings = load_settings({
+        "env": "development", "instance_dir": instance_dir, "database_url": database_url,
+        "courses_dir": courses_dir, "secret_key": secrets.token_urlsafe(32),
+        "password_hash": "fast", "log_level": "WARNING",
+    })
+    app = create_app(settings)
+    password = secrets.token_urlsafe(18)
+    try:
+        with app.app_context():
+            lesson_path, completed = _fill_database(app, settings, courses_dir, slugs, password, random.Random(seed))
+    finally:
+        from lms.db import get_engine  # noqa: PLC0415
+
+        get_engine(app).dispose()
+    return BenchData(
+        instance_dir=instance_dir, database_url=database_url, courses_dir=courses_dir,
+        email=LEARNER_EMAIL, password=password, name=LEARNER_NAME, lesson_path=lesson_path,
+        dashboard_path="/dashboard", course_slugs=tuple(slugs), completed=completed,
+    )
+
+
+def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password: str,
+                   rng: random.Random) -> tuple[str, dict[str, str]]:
+    """Migrate, sync the courses, create the learner, enroll and complete lessons. Returns the
+    measured lesson's path and the completions per course."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from lms.auth.services import create_user  # noqa: PLC0415
+    from lms.catalog.models import Course  # noqa: PLC0415
+    from lms.catalog.services import get_outline, sync_courses  # noqa: PLC0415
+    from lms.content import load_courses  # noqa: PLC0415
+    from lms.content.specs import LESSON_PATH  # noqa: PLC0415
+    from lms.db import get_db  # noqa: PLC0415
+    from lms.enrollments.services import complete_item, enroll, record_visit  # noqa: PLC0415
+    from lms.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(settings.database_url)
+    loaded = load_courses(courses_dir)
+    if not loaded.ok:
+        problems = "\n  ".join(str(p) for p in loaded.errors)
+        raise PrepareError(f"the courses copied from {SOURCE_COURSES} do not load:\n  {problems}")
+    db = get_db()
+    sync_courses(db, loaded.courses, settings.media_dir)
+    user = create_user(db, app.extensions["lms.password_hasher"], LEARNER_EMAIL, LEARNER_NAME, password,
+                       verified=True)
+    courses = {c.slug: c for c in db.scalars(select(Course).where(Course.slug.in_(slugs)))}
+    lesson_path, completed = "", {}
+    # Enroll in reverse so the real course is the most recently active one, as after a lesson visit.
+    for slug in reversed(slugs):
+        course = courses[slug]
+        outline = get_outline(db, course)
+        steps = outline.steps
+        if len(steps) < 3:
+            raise PrepareError(f"course {slug} has {len(steps)} lessons; the bench needs at least 3")
+        enrollment = enroll(db, user.id, course, track="credential")
+        done = round(len(steps) * rng.uniform(*DONE_FRACTION))
+        for step in steps[:done]:
+            complete_item(db, enrollment.id, step.id, "read")
+        completed[slug] = f"{done}/{len(steps)}"
+        if slug == LESSON_COURSE:
+            lesson = steps[1]  # the learner's second lesson
+            lesson_path = LESSON_PATH.format(course=slug, module=lesson.module_slug, item=lesson.slug)
+            record_visit(db, enrollment.id, lesson.id)  # so measuring it writes nothing
+        else:
+            record_visit(db, enrollment.id, steps[min(done, len(steps) - 1)].id)
+        db.flush()
+    db.commit()
+    return lesson_path, dict(reversed(completed.items()))

@@ -1,0 +1,81 @@
+"""Turning the rounds of wrk results into medians, ratios, verdicts, a table and a JSON file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from bench.wrk import WrkResult
+
+BASELINE = "hello"
+# The pages measured against the baseline and the share of its throughput each must reach.
+TARGETS = {"lesson": 0.30, "dashboard": 0.25}
+LABELS = {"hello": "hello-world", "lesson": "lesson page", "dashboard": "dashboard"}
+PERCENTILES = ("p50", "p95", "p99")
+
+
+def summarize(rounds: list[dict[str, WrkResult]]) -> dict:
+    """Medians across rounds for every page; for the measured pages, the median of the per-round
+    ratios of their requests/s to hello-world's in the same round."""
+    summary = {}
+    for page in rounds[0]:
+        results = [r[page] for r in rounds]
+        entry = {
+            "requests_per_s": statistics.median(r.requests_per_s for r in results),
+            "requests_per_s_per_round": [round(r.requests_per_s, 1) for r in results],
+            "latency_ms": {p: statistics.median(r.latency_ms[p] for r in results) for p in PERCENTILES},
+            "bytes_per_response": statistics.median(r.bytes_per_response for r in results),
+        }
+        if page != BASELINE:
+            ratios = [r[page].requests_per_s / r[BASELINE].requests_per_s for r in rounds]
+            entry["ratio"] = statistics.median(ratios)
+            entry["ratio_per_round"] = [round(x, 4) for x in ratios]
+        summary[page] = entry
+    return summary
+
+
+def verdicts(summary: dict) -> dict:
+    return {page: {"target": target, "ratio": round(summary[page]["ratio"], 4),
+                   "passed": summary[page]["ratio"] >= target}
+            for page, target in TARGETS.items() if page in summary}
+
+
+def format_table(summary: dict, config: dict) -> str:
+    """The human-readable result: one row per page, then one verdict line per target."""
+    lines = [
+        f"Skillmark bench: gunicorn {config['gunicorn']}; wrk -t{config['threads']} -c{config['connections']} "
+        f"-d{config['duration_s']:g}s; {config['rounds']} interleaved rounds; {config['cpus']} CPU(s)",
+        "",
+        f"{'page':<13}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'KB/resp':>9}"
+        "   per round (req/s | ratio)",
+    ]
+    for page, entry in summary.items():
+        ratio = f"{entry['ratio']:.3f}" if "ratio" in entry else "1.000"
+        lat = entry["latency_ms"]
+        rounds = " ".join(f"{x:.0f}" for x in entry["requests_per_s_per_round"])
+        if "ratio_per_round" in entry:
+            rounds += " | " + " ".join(f"{x:.3f}" for x in entry["ratio_per_round"])
+        lines.append(f"{LABELS.get(page, page):<13}{entry['requests_per_s']:>9.1f}{ratio:>8}"
+                     f"{lat['p50']:>9.2f}{lat['p95']:>9.2f}{lat['p99']:>9.2f}"
+                     f"{entry['bytes_per_response'] / 1024:>9.1f}   {rounds}")
+    lines.append("")
+    lines.append("req/s and latencies: median of the rounds; ratio: median of the per-round ratios to hello-world")
+    for page, verdict in verdicts(summary).items():
+        word = "PASS" if verdict["passed"] else "BELOW TARGET"
+        lines.append(f"{LABELS[page]:<13} {verdict['ratio']:.3f} of hello-world (target >= {verdict['target']:.2f}): "
+                     f"{word}")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, config: dict, rounds: list[dict[str, WrkResult]], summary: dict,
+               warmup: dict[str, WrkResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "config": config,
+        "summary": summary,
+        "verdicts": verdicts(summary),
+        "warmup": {page: result.to_dict() for page, result in warmup.items()},
+        "rounds": [{page: result.to_dict() for page, result in r.items()} for r in rounds],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

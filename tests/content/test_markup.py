@@ -1,0 +1,37 @@
+"""The one Markdown -> sanitized HTML path."""
+
+from pathlib import Path
+
+from lms.markup import pygments_css, render_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_markdown_features():
+    html = render_markdown(
+        "# Title\n\n## Section\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n```python\nx = 1\n```\n\n"
+        '!!! tip "Try it"\n    Do this.\n'
+    ).html
+    assert '<h2 id="title">Title</h2>' in html  # the page title is the only <h1>
+    assert '<h2 id="section">Section</h2>' in html
+    assert '<td class="align-right">2</td>' in html
+    assert '<div class="highlight"><pre>' in html and '<span class="n">x</span>' in html
+    assert '<div class="admonition tip">' in html
+    assert "style=" not in html
+
+
+def test_sanitizer_removes_scripts_handlers_and_bad_schemes():
+    result = render_markdown('<script>alert(1)</script><a href="javascript:alert(2)" onclick="x">l</a>'
+                             '<iframe src="https://evil"></iframe><img src="x" onerror="y">')
+    assert "alert" not in result.html and "onclick" not in result.html and "iframe" not in result.html
+    assert "onerror" not in result.html and "javascript" not in result.html
+    assert "tag <script>" in result.stripped and "tag <iframe>" in result.stripped
+
+
+def test_external_links_get_noopener():
+    html = render_markdown("[site](https://example.org)").html
+    assert 'rel="noopener noreferrer"' in html
+
+
+def test_pygments_stylesheet_is_in_step():
+    assert (ROOT / "lms/static/css/pygments.css").read_text() == pygments_css()
