@@ -113,7 +113,8 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     password = secrets.token_urlsafe(18)
     try:
         with app.app_context():
-            lesson_path, completed = _fill_database(app, settings, courses_dir, slugs, password, random.Random(seed))
+            lesson_path, completed = _fill_database(app, settings, courses_dir, slugs, password,
+                                                       rng=random.Random(seed))
     finally:
         from lms.db import get_engine  # noqa: PLC0415
 
@@ -125,7 +126,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     )
 
 
-def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password: str,
+def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password: str, *,
                    rng: random.Random) -> tuple[str, dict[str, str]]:
     """Migrate, sync the courses, create the learner, enroll and complete lessons. Returns the
     measured lesson's path and the completions per course."""

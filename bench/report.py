@@ -13,6 +13,7 @@ BASELINE = "hello"
 TARGETS = {"lesson": 0.30, "dashboard": 0.25}
 LABELS = {"hello": "hello-world", "lesson": "lesson page", "dashboard": "dashboard"}
 PERCENTILES = ("p50", "p95", "p99")
+BUSY_LOAD = 0.5  # 1-minute load average before the run above which the table warns of a busy machine
 
 
 def summarize(rounds: list[dict[str, WrkResult]]) -> dict:
@@ -44,8 +45,9 @@ def verdicts(summary: dict) -> dict:
 def format_table(summary: dict, config: dict) -> str:
     """The human-readable result: one row per page, then one verdict line per target."""
     lines = [
-        f"Skillmark bench: gunicorn {config['gunicorn']}; wrk -t{config['threads']} -c{config['connections']} "
-        f"-d{config['duration_s']:g}s; {config['rounds']} interleaved rounds; {config['cpus']} CPU(s)",
+        f"Skillmark bench: gunicorn --workers {config['workers']} --worker-class sync; "
+        f"wrk -t{config['threads']} -c{config['connections']} -d{config['duration_s']:g}s; "
+        f"{config['rounds']} interleaved rounds; {config['cpus']} CPU(s)",
         "",
         f"{'page':<13}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'KB/resp':>9}"
         "   per round (req/s | ratio)",
@@ -61,6 +63,9 @@ def format_table(summary: dict, config: dict) -> str:
                      f"{entry['bytes_per_response'] / 1024:>9.1f}   {rounds}")
     lines.append("")
     lines.append("req/s and latencies: median of the rounds; ratio: median of the per-round ratios to hello-world")
+    if config.get("load_average_before", 0) > BUSY_LOAD:
+        lines.append(f"note: the load average was {config['load_average_before']:.2f} before the run: other work "
+                     "on this machine makes the numbers noisier (compare the per-round ratios)")
     for page, verdict in verdicts(summary).items():
         word = "PASS" if verdict["passed"] else "BELOW TARGET"
         lines.append(f"{LABELS[page]:<13} {verdict['ratio']:.3f} of hello-world (target >= {verdict['target']:.2f}): "

@@ -21,14 +21,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 from bench import client, report
 from bench.data import PrepareError, prepare
-from bench.servers import Server, gunicorn_flags
+from bench.servers import WORKERS, Server, gunicorn_flags
 from bench.wrk import MeasurementError, WrkResult, ensure_wrk, run_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -148,10 +147,11 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
 
     config = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "gunicorn": " ".join(gunicorn_flags(0)).replace(f"{app.base_url.split(':')[1][2:]}:0", "127.0.0.1:PORT"),
+        "gunicorn": " ".join(gunicorn_flags(0)).replace(":0 ", ":PORT "), "workers": WORKERS,
         "duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
         "threads": min(args.threads, args.connections), "rounds": args.rounds, "quick": args.quick,
         "cpus": os.cpu_count(), "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "python": platform.python_version(), "flask": version("flask"), "gunicorn_version": version("gunicorn"),
         "wrk": _wrk_version(wrk),
         "urls": {page: path for page, (_base, path) in pages.items()},

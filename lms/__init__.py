@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from lms.config import Settings, load_settings, resolve_secret_key
+from lms.config import ConfigError, Settings, load_settings, resolve_secret_key
 
 csrf = CSRFProtect()
 
@@ -32,9 +32,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def register_config(app: Flask, settings: Settings) -> None:
     production = settings.is_production
+    try:
+        secret_key = resolve_secret_key(settings)
+    except ConfigError as exc:
+        # Commands (migrations, course sync) work without the key; serving pages does not.
+        secret_key = None
+        app.before_request(_refuse_to_serve(str(exc)))
     app.config.update(
         LMS_SETTINGS=settings,
-        SECRET_KEY=resolve_secret_key(settings),
+        SECRET_KEY=secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
@@ -48,6 +54,14 @@ def register_config(app: Flask, settings: Settings) -> None:
     )
     if settings.env == "testing":
         app.config["TESTING"] = True
+
+
+def _refuse_to_serve(reason: str):
+    def refuse():
+        logging.getLogger("lms").error("refusing to serve: %s", reason)
+        return f"Skillmark is not configured: {reason}\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+
+    return refuse
 
 
 def register_logging(app: Flask, settings: Settings) -> None:

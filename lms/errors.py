@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from markupsafe import escape
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -67,7 +68,12 @@ def render_error(status: int, message: str | None = None, headers: dict | None =
     text = message or DEFAULT_MESSAGES.get(status, "")
     if wants_json:
         return {"error": TITLES.get(status, "Error"), "message": text}, status, headers or {}
-    page = render_template("errors/error.html", status=status, title=TITLES.get(status, "Error"), message=text)
+    try:
+        page = render_template("errors/error.html", status=status, title=TITLES.get(status, "Error"), message=text)
+    except Exception:  # e.g. the database is down and the layout cannot load the user: plain page
+        log.exception("error page could not be rendered")
+        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(TITLES.get(status, 'Error'))}"
+                f"</title><h1>{escape(TITLES.get(status, 'Error'))}</h1><p>{escape(text)}</p></html>")
     return page, status, headers or {}
 
 
@@ -87,9 +93,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from sqlalchemy.exc import OperationalError, InterfaceError  # noqa: PLC0415 (only on the error path)
+        from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError  # noqa: PLC0415
 
-        if isinstance(exc, (OperationalError, InterfaceError)) and getattr(exc, "connection_invalidated", False):
+        # Operational errors are the database's state (unreachable, restarting, locked), not a bug
+        # in a query: the honest answer is "try again shortly".
+        if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError)):
             log.warning("database unavailable: %s", exc)
             return render_error(503, headers={"Retry-After": "30"})
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -43,13 +43,17 @@ def test_unexpected_error_is_a_500_page_not_a_traceback(app, client):
     assert "ZeroDivisionError" not in response.get_data(as_text=True)
 
 
-def test_production_requires_a_secret_key(tmp_path, monkeypatch):
+def test_production_requires_a_secret_key_to_serve(tmp_path, monkeypatch, database_url):
+    from lms import create_app
     from lms.config import resolve_secret_key
 
     monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
-    settings = load_settings({"env": "production", "instance_dir": tmp_path})
+    settings = load_settings({"env": "production", "instance_dir": tmp_path, "database_url": database_url})
     with pytest.raises(ConfigError, match="LMS_SECRET_KEY"):
         resolve_secret_key(settings)
+    app = create_app(settings)  # commands still work in a plain shell...
+    response = app.test_client().get("/courses")  # ...but no page is served without the key
+    assert response.status_code == 503 and b"LMS_SECRET_KEY is required" in response.data
 
 
 def test_development_generates_a_private_key_once(tmp_path, monkeypatch):
@@ -79,3 +83,14 @@ def test_production_cookies_are_secure(tmp_path, database_url):
     app = create_app(make_settings(tmp_path, database_url, env="production"))
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert not app.debug
+
+
+def test_database_down_gives_a_503_page_not_a_500(tmp_path):
+    """A database that cannot be reached (here: a file in a missing folder) answers 503."""
+    from lms import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path}/missing/dir/db.sqlite"))
+    response = app.test_client().get("/courses")
+    assert response.status_code == 503
+    assert "briefly unavailable" in response.get_data(as_text=True)

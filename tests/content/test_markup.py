@@ -35,3 +35,11 @@ def test_external_links_get_noopener():
 
 def test_pygments_stylesheet_is_in_step():
     assert (ROOT / "lms/static/css/pygments.css").read_text() == pygments_css()
+
+
+def test_every_course_file_key_is_documented():
+    from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS
+
+    doc = (ROOT / "docs/course-format.md").read_text()
+    for field in (*COURSE_FIELDS, *MODULE_FIELDS, *LESSON_FIELDS):
+        assert f"| `{field.name}` |" in doc, f"docs/course-format.md does not document `{field.name}`"
