@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
-from markupsafe import escape
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from lms.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 

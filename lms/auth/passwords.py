@@ -28,7 +28,7 @@ def weakness(password: str, email: str = "") -> str | None:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
-    if email and password.strip().lower() in (email.lower(), email.split("@")[0].lower()):
+    if email and password.strip().lower() in (email.lower(), email.split("@", maxsplit=1)[0].lower()):
         return "Do not use your email address as your password."
     if len(set(password)) < 4:
         return "Use a less repetitive password."

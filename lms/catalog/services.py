@@ -17,7 +17,6 @@ from lms.content.specs import SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
 from lms.db import utcnow
 from lms.errors import NotFound
 
-
 # -- sync ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -72,7 +71,8 @@ def _sync_course(db: Session, spec: CourseSpec, now) -> CourseChanges:
     course.title, course.summary, course.description_html = spec.title, spec.summary, spec.description_html
     course.level, course.estimated_hours, course.language = spec.level, spec.estimated_hours, spec.language
     course.skills, course.outcomes, course.authors = list(spec.skills), list(spec.outcomes), list(spec.authors)
-    course.version, course.reviewed_on, course.review_every_months = spec.version, spec.reviewed_on, spec.review_every_months
+    course.version, course.reviewed_on = spec.version, spec.reviewed_on
+    course.review_every_months = spec.review_every_months
     course.search_text = " ".join([spec.title, spec.summary, *spec.skills]).lower()
     course.content_hash, course.synced_at, course.retired_at = spec.content_hash, now, None
     db.flush()

@@ -64,9 +64,8 @@ class Field:
         raise AssertionError(f"unknown field kind {kind}")
 
     def _example(self) -> str:
-        return {"slug": "my-course", "int": "10", "number": "6", "choice": self.choices[0] if self.choices else "x"}.get(
-            self.kind, "..."
-        )
+        examples = {"slug": "my-course", "int": "10", "number": "6", "choice": (self.choices or ("x",))[0]}
+        return examples.get(self.kind, "...")
 
 
 COURSE_FIELDS = (

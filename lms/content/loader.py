@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
 import posixpath
 import re
@@ -161,7 +160,8 @@ class _CourseLoader:
         capstone_spec = self._finish_item(capstone) if capstone else None
         description_html = ""
         if meta.get("description"):
-            description_html = self._render(meta["description"], course_yml, mapping.key_lines.get("description", 1), None)
+            description_line = mapping.key_lines.get("description", 1)
+            description_html = self._render(meta["description"], course_yml, description_line, None)
         if self.has_new_errors():
             return None
         assets = tuple(sorted(self.assets.values(), key=lambda a: a.path))
@@ -185,7 +185,8 @@ class _CourseLoader:
             for name in dirnames + filenames:
                 full = Path(dirpath) / name
                 if full.is_symlink():
-                    self.problem(full, 0, "symbolic links are not allowed in a course; copy the file into the course folder")
+                    self.problem(full, 0, "symbolic links are not allowed in a course; "
+                                          "copy the file into the course folder")
                     ok = False
         return ok
 
@@ -210,7 +211,7 @@ class _CourseLoader:
             relative = path.relative_to(self.folder).as_posix()
             self.assets[relative] = AssetSpec(
                 path=relative, source=path, sha256=hashlib.sha256(data).hexdigest(), extension=extension,
-                media_type=ASSET_TYPES.get(extension) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                media_type=ASSET_TYPES[extension],
                 size=len(data),
             )
 
@@ -417,7 +418,8 @@ class _CourseLoader:
                     raise LinkError(f"`{url}` is not an image (png, jpg, gif, webp or svg)")
                 return asset.url
             if (self.folder / joined).is_file():
-                raise LinkError(f"`{url}` is not a lesson or a file in assets/; move the file into the course's assets/")
+                raise LinkError(f"`{url}` is not a lesson or a file in assets/; "
+                                "move the file into the course's assets/")
             raise LinkError(f"`{url}` points to `{joined}`, which does not exist in the course; check the path "
                             "(paths are relative to this file)")
 

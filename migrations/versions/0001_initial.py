@@ -1,7 +1,7 @@
 """accounts catalog enrollments outbox audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 17:21:13.846375
 """
 from alembic import op
