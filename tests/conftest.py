@@ -276,10 +276,18 @@ def enroll(db):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not os.environ.get(PG_ENV) and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    if os.environ.get(PG_ENV):
+        terminalreporter.write_line(f"Database: PostgreSQL ({PG_ENV}).")
+    else:
         terminalreporter.write_line(
-            f"PostgreSQL pass not run: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test "
-            "to run this suite against PostgreSQL too (.ci/run does).", yellow=True)
+            f"Database: SQLite. PostgreSQL pass not run: set {PG_ENV}="
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test to run this suite against PostgreSQL too "
+            "(.ci/run does).", yellow=True)
+    if not os.environ.get("LMS_TEST_REDIS_URL"):
+        terminalreporter.write_line("Redis tests skipped: set LMS_TEST_REDIS_URL=redis://127.0.0.1:6379/0 "
+                                    "to run them (.ci/run does).", yellow=True)
 
 
 @pytest.fixture
