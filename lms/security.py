@@ -261,8 +261,21 @@ def add_security_headers(response):
     return response
 
 
+class InvalidCharacters(DomainError):
+    status_code = 400
+
+
+def reject_nul_characters() -> None:
+    """No text anyone types may contain NUL: PostgreSQL cannot store it, and no person means it."""
+    values = [request.path, *request.args.values(), *(request.form.values() if request.form else ())]
+    if any("\x00" in value for value in values):
+        raise InvalidCharacters("The request contains a NUL character (\\0), which is not allowed. "
+                                "Remove it and try again.")
+
+
 def init_app(app: Flask, ratelimit_storage_url: str) -> None:
     login_manager.init_app(app)
     app.extensions["lms.throttle"] = Throttle(ratelimit_storage_url)
+    app.before_request(reject_nul_characters)
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
