@@ -100,7 +100,8 @@ def _attribute_filter(tag: str, name: str, value: str) -> bool:
 
 def _link_filter(resolve_link: LinkResolver | None, errors: list) -> type[Filter]:
     class RewriteLinks(Filter):
-        """Rewrites links through the resolver; table alignment becomes a class (no inline styles).
+        """Rewrites links through the resolver; table alignment becomes a class (no inline styles);
+        tables and code blocks become keyboard-scrollable boxes.
 
         Runs after bleach's sanitizer, so it only ever sees allowed tags and attributes.
         """
@@ -124,7 +125,15 @@ def _link_filter(resolve_link: LinkResolver | None, errors: list) -> type[Filter
                         attrs[(None, "class")] = f"align-{align}"
                     if token["name"] == "a" and _is_external(attrs.get((None, "href"), "")):
                         attrs[(None, "rel")] = "noopener noreferrer"
+                    if token["name"] == "pre":
+                        # Code scrolls inside its block on a phone; a keyboard must reach it too.
+                        attrs[(None, "tabindex")] = "0"
+                    if token["name"] == "table":
+                        yield {"type": "StartTag", "name": "div", "namespace": token.get("namespace"),
+                               "data": {(None, "class"): "table-scroll", (None, "tabindex"): "0"}}
                 yield token
+                if token["type"] == "EndTag" and token["name"] == "table":
+                    yield {"type": "EndTag", "name": "div", "namespace": token.get("namespace"), "data": {}}
 
     return RewriteLinks
 

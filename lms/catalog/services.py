@@ -224,6 +224,14 @@ class Outline:
         found = [i for m in self.modules for i in m.items if i.kind in ("quiz", "capstone")]
         return tuple(found + ([self.capstone] if self.capstone else []))
 
+    def neighbours(self, item: OutlineItem) -> tuple[OutlineItem | None, OutlineItem | None]:
+        """The takeable steps just before and after an item (which may itself be an assessment)."""
+        ordered = [i for m in self.modules for i in m.items]
+        index = next(n for n, candidate in enumerate(ordered) if candidate.id == item.id)
+        before = next((i for i in reversed(ordered[:index]) if i.takeable), None)
+        after = next((i for i in ordered[index + 1:] if i.takeable), None)
+        return before, after
+
     def find(self, module_slug: str, item_slug: str) -> OutlineItem | None:
         for module in self.modules:
             if module.slug == module_slug:

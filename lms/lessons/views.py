@@ -43,10 +43,7 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
         if item.takeable and access_.last_item_id != item.id:
             enrollments.record_visit(db, access_.enrollment_id, item.id)
             db.commit()
-    steps = outline.steps
-    index = next((i for i, step in enumerate(steps) if step.id == item.id), None)
-    previous_step = steps[index - 1] if index else None
-    next_step = steps[index + 1] if index is not None and index + 1 < len(steps) else None
+    previous_step, next_step = outline.neighbours(item)
     progress = enrollments.summarize(outline, done_ids, item.id)
     return render_template(
         "lessons/lesson.html", outline=outline, item=item,

@@ -15,7 +15,8 @@ def test_markdown_features():
     assert '<h2 id="title">Title</h2>' in html  # the page title is the only <h1>
     assert '<h2 id="section">Section</h2>' in html
     assert '<td class="align-right">2</td>' in html
-    assert '<div class="highlight"><pre>' in html and '<span class="n">x</span>' in html
+    assert '<div class="table-scroll" tabindex="0"><table>' in html and "</table></div>" in html
+    assert '<div class="highlight"><pre tabindex="0">' in html and '<span class="n">x</span>' in html
     assert '<div class="admonition tip">' in html
     assert "style=" not in html
 

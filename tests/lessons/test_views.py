@@ -130,3 +130,21 @@ def test_mark_done_without_csrf_is_refused(auth, client, db, make_user, make_cou
     assert client.post("/courses/py/module-1/lesson-1/done").status_code == 400
     db.rollback()
     assert db.scalar(select(ItemCompletion.id)) is None
+
+
+def test_a_quiz_page_is_not_a_dead_end(auth, client, db, app, courses_root, make_user, enroll):
+    from lms.catalog.models import Course
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+    from tests.conftest import write_course
+
+    folder = write_course(courses_root, "py")
+    (folder / "01-module-1" / "09-check.md").write_text("---\ntype: quiz\ntitle: Module 1 check\n---\n")
+    sync_courses(db, load_courses(folder).courses, app.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    enroll(make_user("me@example.com"), db.query(Course).one())
+    auth.login("me@example.com")
+    page = client.get("/courses/py/module-1/check").get_data(as_text=True)
+    assert "opens in a coming release" in page
+    assert 'rel="prev" href="/courses/py/module-1/lesson-3"' in page
+    assert 'rel="next" href="/courses/py/module-2/lesson-1"' in page
