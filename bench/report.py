@@ -28,10 +28,18 @@ def summarize(rounds: list[dict[str, WrkResult]]) -> dict:
             "latency_ms": {p: statistics.median(r.latency_ms[p] for r in results) for p in PERCENTILES},
             "bytes_per_response": statistics.median(r.bytes_per_response for r in results),
         }
+        cpu = [r.server_cpu_ms_per_request for r in results]
+        if None not in cpu:
+            entry["server_cpu_ms_per_request"] = statistics.median(cpu)
         if page != BASELINE:
             ratios = [r[page].requests_per_s / r[BASELINE].requests_per_s for r in rounds]
             entry["ratio"] = statistics.median(ratios)
             entry["ratio_per_round"] = [round(x, 4) for x in ratios]
+            if None not in cpu and all(r[BASELINE].server_cpu_ms_per_request for r in rounds):
+                # Informational: hello-world's server CPU per request over the page's, per round.
+                entry["cpu_ratio"] = statistics.median(
+                    r[BASELINE].server_cpu_ms_per_request / r[page].server_cpu_ms_per_request
+                    for r in rounds if r[page].server_cpu_ms_per_request)
         summary[page] = entry
     return summary
 
@@ -50,19 +58,25 @@ def format_table(summary: dict, config: dict) -> str:
         f"{config['rounds']} interleaved rounds; {config['cpus']} CPU(s)",
         "",
         f"{'page':<13}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'KB/resp':>9}"
-        "   per round (req/s | ratio)",
+        f"{'CPU ms':>8}{'CPU ratio':>11}   per round (req/s | ratio)",
     ]
     for page, entry in summary.items():
         ratio = f"{entry['ratio']:.3f}" if "ratio" in entry else "1.000"
         lat = entry["latency_ms"]
+        cpu = entry.get("server_cpu_ms_per_request")
+        cpu_ratio = entry.get("cpu_ratio", 1.0 if page == BASELINE and cpu else None)
         rounds = " ".join(f"{x:.0f}" for x in entry["requests_per_s_per_round"])
         if "ratio_per_round" in entry:
             rounds += " | " + " ".join(f"{x:.3f}" for x in entry["ratio_per_round"])
         lines.append(f"{LABELS.get(page, page):<13}{entry['requests_per_s']:>9.1f}{ratio:>8}"
                      f"{lat['p50']:>9.2f}{lat['p95']:>9.2f}{lat['p99']:>9.2f}"
-                     f"{entry['bytes_per_response'] / 1024:>9.1f}   {rounds}")
+                     f"{entry['bytes_per_response'] / 1024:>9.1f}"
+                     f"{'-' if cpu is None else f'{cpu:.2f}':>8}{'-' if cpu_ratio is None else f'{cpu_ratio:.3f}':>11}"
+                     f"   {rounds}")
     lines.append("")
     lines.append("req/s and latencies: median of the rounds; ratio: median of the per-round ratios to hello-world")
+    lines.append("CPU ms: the server's CPU time per request (master + workers); CPU ratio: hello-world's over the "
+                 "page's. Informational, less disturbed by other work on the machine; the verdicts use req/s.")
     if config.get("load_average_before", 0) > BUSY_LOAD:
         lines.append(f"note: the load average was {config['load_average_before']:.2f} before the run: other work "
                      "on this machine makes the numbers noisier (compare the per-round ratios)")

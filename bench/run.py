@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -122,17 +123,23 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
              "dashboard": (app.base_url, data.dashboard_path)}
     expected_bytes = check_pages(pages, cookie, data.name)
 
+    servers = {"hello": hello, "lesson": app, "dashboard": app}
+
     def load(page: str, duration_s: float) -> WrkResult:
         base_url, path = pages[page]
+        cpu_before = servers[page].cpu_seconds()
         result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
                          threads=args.threads, headers=headers)
+        cpu_after = servers[page].cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            result = replace(result, server_cpu_ms_per_request=(cpu_after - cpu_before) * 1000 / result.requests)
         if result.bytes_per_response < MIN_SIZE_SHARE * expected_bytes[page]:
             raise MeasurementError(
                 f"{path}: answers averaged {result.bytes_per_response:.0f} bytes, but the checked page has "
                 f"{expected_bytes[page]} bytes: some answers were not the page (redirects to /login?)")
         return result
 
-    load_before = os.getloadavg()[0]
+    started, load_before = datetime.now(UTC), os.getloadavg()[0]
     print(f"Warm-up: {args.warmup:g}s per URL", flush=True)
     warmup = {page: load(page, args.warmup) for page in pages}
     rounds: list[dict[str, WrkResult]] = []
@@ -146,7 +153,8 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     check_pages(pages, cookie, data.name)  # still the learner's pages after the load
 
     config = {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "gunicorn": " ".join(gunicorn_flags(0)).replace(":0 ", ":PORT "), "workers": WORKERS,
         "duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
         "threads": min(args.threads, args.connections), "rounds": args.rounds, "quick": args.quick,

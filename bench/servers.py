@@ -77,6 +77,26 @@ class Server:
         raise RuntimeError(f"the {self.name} server did not answer on port {self.port} within {timeout_s:g}s; "
                            f"its log:\n{self.log_tail()}")
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the master and its workers (Linux /proc), or None where unknown.
+
+        Less disturbed by other work on the machine than requests/s: the bench reports it per request.
+        """
+        if self.process is None or not Path("/proc").is_dir():
+            return None
+        total_ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            # After "pid (comm)": state ppid pgrp ... utime(12) stime(13) cutime(14) cstime(15), 0-based here.
+            if int(fields[2]) == self.process.pid:
+                total_ticks += int(fields[11]) + int(fields[12])
+                if stat.parent.name == str(self.process.pid):  # workers that exited and were reaped
+                    total_ticks += int(fields[13]) + int(fields[14])
+        return total_ticks / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -27,6 +27,7 @@ class WrkResult:
     requests_per_s: float
     latency_ms: dict[str, float]  # p50, p95, p99, mean, max
     errors: dict[str, int]  # connect, read, write, status (HTTP >= 400), timeout
+    server_cpu_ms_per_request: float | None = None  # filled in by the caller, which knows the server
 
     @property
     def error_count(self) -> int:
@@ -77,7 +78,10 @@ def run_wrk(wrk: str, url: str, *, duration_s: float, connections: int, threads:
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
+    except subprocess.TimeoutExpired:
+        raise MeasurementError(f"wrk did not finish its {duration_s:g}s run on {url} within a minute more") from None
     if completed.returncode != 0:
         raise MeasurementError(f"wrk failed on {url} (exit {completed.returncode}): "
                                f"{(completed.stderr or completed.stdout).strip()}")
