@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, request
+from types import SimpleNamespace
 
-from lms.auth.forms import ActionForm
+from flask import Flask, request, url_for
 
 
 def _human_date(value: date | datetime | None) -> str:
@@ -27,6 +27,22 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    site_urls: list[SimpleNamespace] = []
+
+    def _site_urls() -> SimpleNamespace:
+        """The layout's fixed links, built once per process (url_for costs more than the rest of the
+        layout on a lesson page)."""
+        if not site_urls:
+            site_urls.append(SimpleNamespace(
+                css=url_for("static", filename="css/skillmark.css"),
+                pygments_css=url_for("static", filename="css/pygments.css"),
+                favicon=url_for("static", filename="favicon.svg"),
+                home=url_for("catalog.index"), courses=url_for("catalog.courses"),
+                dashboard=url_for("progress.dashboard"), logout=url_for("auth.logout"),
+                login=url_for("auth.login"), register=url_for("auth.register"),
+            ))
+        return site_urls[0]
+
     @app.context_processor
     def _globals():
-        return {"logout_form": ActionForm, "current_path": request.path}
+        return {"site_urls": _site_urls(), "current_path": request.path}

@@ -149,7 +149,7 @@ def count_queries(app):
 
 # -- forms and logins -----------------------------------------------------------------------------
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, url: str) -> str:

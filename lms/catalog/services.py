@@ -7,13 +7,14 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course, Item, MediaFile, Module
-from lms.content.specs import SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
+from lms.content.specs import LESSON_PATH, SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
 from lms.db import utcnow
 from lms.errors import NotFound
 
@@ -187,10 +188,8 @@ class OutlineItem:
     minutes: int | None
     module_slug: str | None
     number: str  # "2.3": module position . item position among the module's items
-
-    @property
-    def takeable(self) -> bool:
-        return self.kind in SUPPORTED_ITEM_KINDS
+    url: str  # built once with the content layer's LESSON_PATH: pages list many, url_for is slow
+    takeable: bool  # a kind learners can open now (SUPPORTED_ITEM_KINDS)
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,11 @@ class OutlineModule:
 
 @dataclass(frozen=True)
 class Outline:
-    """A course's live structure in order, without lesson bodies. Shared by every learner."""
+    """A course's live structure in order, without lesson bodies. Shared by every learner.
+
+    Built once per process and course version (see get_outlines), so derived views of it are
+    cached properties: pages read them many times per request.
+    """
 
     course_id: int
     content_hash: str
@@ -214,37 +217,41 @@ class Outline:
     modules: tuple[OutlineModule, ...]
     capstone: OutlineItem | None
 
-    @property
+    @cached_property
+    def course_url(self) -> str:
+        return f"/courses/{self.course_slug}"
+
+    @cached_property
+    def items(self) -> tuple[OutlineItem, ...]:
+        return tuple(i for m in self.modules for i in m.items)
+
+    @cached_property
     def steps(self) -> tuple[OutlineItem, ...]:
         """The items a learner works through in order (what progress counts)."""
-        return tuple(i for m in self.modules for i in m.items if i.takeable)
+        return tuple(i for i in self.items if i.takeable)
 
-    @property
+    @cached_property
     def assessments(self) -> tuple[OutlineItem, ...]:
         found = [i for m in self.modules for i in m.items if i.kind in ("quiz", "capstone")]
         return tuple(found + ([self.capstone] if self.capstone else []))
 
     def neighbours(self, item: OutlineItem) -> tuple[OutlineItem | None, OutlineItem | None]:
         """The takeable steps just before and after an item (which may itself be an assessment)."""
-        ordered = [i for m in self.modules for i in m.items]
+        ordered = self.items
         index = next(n for n, candidate in enumerate(ordered) if candidate.id == item.id)
         before = next((i for i in reversed(ordered[:index]) if i.takeable), None)
         after = next((i for i in ordered[index + 1:] if i.takeable), None)
         return before, after
 
+    @cached_property
+    def _by_slugs(self) -> dict[tuple[str | None, str], OutlineItem]:
+        return {(i.module_slug, i.slug): i for i in self.items}
+
     def find(self, module_slug: str, item_slug: str) -> OutlineItem | None:
-        for module in self.modules:
-            if module.slug == module_slug:
-                for item in module.items:
-                    if item.slug == item_slug:
-                        return item
-        return None
+        return self._by_slugs.get((module_slug, item_slug))
 
     def by_id(self, item_id: int | None) -> OutlineItem | None:
-        for step in self.steps:
-            if step.id == item_id:
-                return step
-        return None
+        return next((step for step in self.steps if step.id == item_id), None)
 
 
 # Outlines change only when a sync changes the course's content hash, so each process keeps the
@@ -280,21 +287,23 @@ def get_outlines(db: Session, courses: list[tuple[int, str]]) -> dict[int, Outli
         for (item_id, course_id, slug, kind, title, minutes, _pos, module_id, module_slug, module_pos,
              module_title, module_summary) in rows:
             if module_id is None:
-                capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "")
+                capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "", "",
+                                                   kind in SUPPORTED_ITEM_KINDS)
                 continue
             module_info[module_id] = (module_slug, module_pos, module_title, module_summary)
             modules[course_id].setdefault(module_id, []).append((item_id, slug, kind, title, minutes))
         with _outline_lock:
             for course_id, content_hash in missing.items():
                 built = []
+                slug, title = names.get(course_id, ("", ""))
                 for module_number, (module_id, entries) in enumerate(modules[course_id].items(), start=1):
                     m_slug, m_pos, m_title, m_summary = module_info[module_id]
                     items = tuple(
-                        OutlineItem(iid, s, k, t, mins, m_slug, f"{module_number}.{n}")
+                        OutlineItem(iid, s, k, t, mins, m_slug, f"{module_number}.{n}",
+                                    LESSON_PATH.format(course=slug, module=m_slug, item=s), k in SUPPORTED_ITEM_KINDS)
                         for n, (iid, s, k, t, mins) in enumerate(entries, start=1)
                     )
                     built.append(OutlineModule(module_id, m_slug, m_pos, m_title, m_summary, items))
-                slug, title = names.get(course_id, ("", ""))
                 outline = Outline(course_id, content_hash, slug, title, tuple(built), capstones.get(course_id))
                 _outline_cache[course_id] = outline
                 found[course_id] = outline

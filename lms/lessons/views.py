@@ -26,10 +26,6 @@ def _step_or_404(outline: catalog.Outline, module_slug: str, item_slug: str) -> 
     return item
 
 
-def lesson_url(course_slug: str, item: catalog.OutlineItem) -> str:
-    return url_for("lessons.lesson", course_slug=course_slug, module_slug=item.module_slug, item_slug=item.slug)
-
-
 @bp.route("/courses/<course_slug>/<module_slug>/<item_slug>")
 @access("enrolled")
 def lesson(course_slug: str, module_slug: str, item_slug: str):
@@ -49,7 +45,7 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
         "lessons/lesson.html", outline=outline, item=item,
         html=catalog.get_item_html(db, item.id) if item.takeable else "",
         done_ids=done_ids, previous_step=previous_step, next_step=next_step, progress=progress,
-        enrolled=access_.enrollment_id is not None, form=LessonActionForm(), lesson_url=lesson_url,
+        enrolled=access_.enrollment_id is not None,
     )
 
 
@@ -63,7 +59,7 @@ def mark_done(course_slug: str, module_slug: str, item_slug: str):
     form = LessonActionForm()
     if access_.enrollment_id is None or item.kind != "lesson" or not form.validate_on_submit():
         flash("Only a lesson of a course you are enrolled in can be marked as done.", "error")
-        return redirect(lesson_url(course_slug, item))
+        return redirect(item.url)
     db = get_db()
     enrollments.complete_item(db, access_.enrollment_id, item.id, "read")
     db.commit()
@@ -72,7 +68,7 @@ def mark_done(course_slug: str, module_slug: str, item_slug: str):
     if progress.next_step is None:
         flash("You have finished every lesson in this course. Well done!", "success")
         return redirect(url_for("catalog.course", course_slug=course_slug))
-    return redirect(lesson_url(course_slug, progress.next_step))
+    return redirect(progress.next_step.url)
 
 
 @bp.route("/courses/<course_slug>/<module_slug>/<item_slug>/undo", methods=["POST"])
@@ -85,7 +81,7 @@ def mark_not_done(course_slug: str, module_slug: str, item_slug: str):
         db = get_db()
         enrollments.uncomplete_item(db, access_.enrollment_id, item.id)
         db.commit()
-    return redirect(lesson_url(course_slug, item))
+    return redirect(item.url)
 
 
 @bp.route("/courses/<course_slug>/continue")
@@ -101,4 +97,4 @@ def resume(course_slug: str):
     target = progress.next_step or outline.by_id(access_.last_item_id) or (outline.steps[0] if outline.steps else None)
     if target is None:
         return redirect(url_for("catalog.course", course_slug=course_slug))
-    return redirect(lesson_url(course_slug, target))
+    return redirect(target.url)
