@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from limits import RateLimitItem, parse, storage, strategies
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
-from lms.auth.models import CourseRole, User
+from lms.auth.models import CourseRole
+from lms.auth.services import SessionUser, load_session_user
 from lms.catalog.models import Course
 from lms.db import get_db
 from lms.enrollments.models import Enrollment
@@ -31,14 +32,8 @@ login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = get_db().get(User, int(user_id))
-    if user is None or not user.is_active or user.get_id() != session_id:
-        return None
-    return user
+def _load_user(stored_session_id: str) -> SessionUser | None:
+    return load_session_user(get_db(), stored_session_id)
 
 
 # -- access rules -------------------------------------------------------------------------------
@@ -55,21 +50,26 @@ class CourseAccess:
     roles: frozenset[str]
 
 
+# Built once: composing a statement costs more than running it on the hot path.
+_COURSE_ACCESS_QUERY = (
+    select(Course.id, Course.content_hash, Enrollment.id, Enrollment.track, Enrollment.last_item_id)
+    .outerjoin(Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.user_id == bindparam("user_id")))
+    .where(Course.slug == bindparam("slug"), Course.retired_at.is_(None))
+)
+_ROLES_QUERY = select(CourseRole.role).where(CourseRole.user_id == bindparam("user_id"),
+                                             CourseRole.course_id == bindparam("course_id"))
+
+
 def _course_access(load_roles: bool) -> CourseAccess:
     slug = (request.view_args or {}).get("course_slug")
     user_id = current_user.id if current_user.is_authenticated else -1
-    row = get_db().execute(
-        select(Course.id, Course.content_hash, Enrollment.id, Enrollment.track, Enrollment.last_item_id)
-        .outerjoin(Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id))
-        .where(Course.slug == slug, Course.retired_at.is_(None))
-    ).first()
+    connection = get_db().connection()
+    row = connection.execute(_COURSE_ACCESS_QUERY, {"user_id": user_id, "slug": slug}).first()
     if row is None:
         abort(404)
     roles: frozenset[str] = frozenset()
     if load_roles and current_user.is_authenticated:
-        roles = frozenset(get_db().scalars(
-            select(CourseRole.role).where(CourseRole.user_id == user_id, CourseRole.course_id == row[0])
-        ))
+        roles = frozenset(connection.execute(_ROLES_QUERY, {"user_id": user_id, "course_id": row[0]}).scalars())
     access = CourseAccess(row[0], row[1], row[2], row[3], row[4], roles)
     g.course_access = access
     return access

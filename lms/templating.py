@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-
 from types import SimpleNamespace
 
 from flask import Flask, request, url_for

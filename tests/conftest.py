@@ -81,14 +81,20 @@ def _empty_all_tables(engine) -> None:
                 conn.execute(text(f'DELETE FROM "{table}"'))
 
 
+def _clear_process_caches() -> None:
+    """Tests reuse ids after emptying tables, which production never does: start each test cold."""
+    catalog_services._outline_cache.clear()
+    catalog_services._html_cache.clear()
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     application = create_app(make_settings(tmp_path, database_url))
-    catalog_services._outline_cache.clear()
+    _clear_process_caches()
     yield application
     _empty_all_tables(get_engine(application))
     get_engine(application).dispose()
-    catalog_services._outline_cache.clear()
+    _clear_process_caches()
 
 
 @pytest.fixture

@@ -44,12 +44,17 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        # The session remembers when the password was set: changing it logs out every other session.
-        return f"{self.id}:{int(self.password_changed_at.timestamp() * 1000)}"
+        return session_id(self.id, self.password_changed_at)
 
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+def session_id(user_id: int, password_changed_at: datetime) -> str:
+    """What a login session stores. It includes when the password was set, so changing the
+    password logs out every other session of the account."""
+    return f"{user_id}:{int(password_changed_at.timestamp() * 1000)}"
 
 
 class CourseRole(Base):

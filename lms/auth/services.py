@@ -13,13 +13,13 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
 from lms.auth import passwords
-from lms.auth.models import COURSE_ROLES, CourseRole, User
+from lms.auth.models import COURSE_ROLES, CourseRole, User, session_id
 from lms.catalog.models import Course
 from lms.db import utcnow
 from lms.errors import Conflict, DomainError, NotFound
@@ -131,9 +131,56 @@ def authenticate(db: Session, hasher: PasswordHasher, email: str, password: str)
     return user
 
 
+# -- the logged-in user ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SessionUser:
+    """The logged-in person as pages see them (``current_user``): a read-only snapshot.
+
+    Loaded on every request, so it is one lean query rather than an ORM entity; a service that
+    changes the account loads the ``User`` row itself.
+    """
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    email_verified_at: datetime | None
+    password_changed_at: datetime
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return session_id(self.id, self.password_changed_at)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+_SESSION_USER_QUERY = (
+    select(User.id, User.email, User.name, User.is_admin, User.email_verified_at, User.password_changed_at)
+    .where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
+)
+
+
+def load_session_user(db: Session, stored_session_id: str) -> SessionUser | None:
+    """The user a login session belongs to, or None if the account is gone or its password changed."""
+    user_id, _, _stamp = stored_session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    row = db.connection().execute(_SESSION_USER_QUERY, {"user_id": int(user_id)}).first()
+    if row is None:
+        return None
+    user = SessionUser(*row)
+    return user if user.get_id() == stored_session_id else None
+
+
 # -- email verification -------------------------------------------------------------------------
 
-def send_verification(db: Session, tokens: Tokens, base_url: str, user: User) -> None:
+def send_verification(db: Session, tokens: Tokens, base_url: str, user: User | SessionUser) -> None:
     token = tokens.make("verify-email", {"uid": user.id, "email": user.email})
     queue_mail(db, user.email, "Confirm your email address for Skillmark",
                f"Hello {user.name},\n\n"

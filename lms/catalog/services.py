@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course, Item, MediaFile, Module
@@ -314,5 +314,19 @@ def get_outline(db: Session, course: Course) -> Outline:
     return get_outlines(db, [(course.id, course.content_hash)])[course.id]
 
 
-def get_item_html(db: Session, item_id: int) -> str:
-    return db.scalar(select(Item.html).where(Item.id == item_id)) or ""
+# Stored lesson HTML is the same for every learner and changes only with the course's content hash,
+# so each process keeps what it served (bounded; a full cache simply starts over).
+_html_cache: dict[int, tuple[str, str]] = {}
+_ITEM_HTML_QUERY = select(Item.html).where(Item.id == bindparam("item_id"))
+HTML_CACHE_ITEMS = 2000
+
+
+def get_item_html(db: Session, item_id: int, course_content_hash: str) -> str:
+    cached = _html_cache.get(item_id)
+    if cached is not None and cached[0] == course_content_hash:
+        return cached[1]
+    html = db.connection().execute(_ITEM_HTML_QUERY, {"item_id": item_id}).scalar() or ""
+    if len(_html_cache) >= HTML_CACHE_ITEMS:
+        _html_cache.clear()
+    _html_cache[item_id] = (course_content_hash, html)
+    return html

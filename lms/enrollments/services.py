@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,13 +91,15 @@ def uncomplete_item(db: Session, enrollment_id: int, item_id: int) -> bool:
     return True
 
 
+_COMPLETED_QUERY = select(ItemCompletion.enrollment_id, ItemCompletion.item_id).where(
+    ItemCompletion.enrollment_id.in_(bindparam("enrollment_ids", expanding=True)))
+
+
 def completed_item_ids(db: Session, enrollment_ids: list[int]) -> dict[int, set[int]]:
     """Completed item ids per enrollment, for many enrollments in one query."""
     done: dict[int, set[int]] = {eid: set() for eid in enrollment_ids}
     if enrollment_ids:
-        rows = db.execute(select(ItemCompletion.enrollment_id, ItemCompletion.item_id)
-                          .where(ItemCompletion.enrollment_id.in_(enrollment_ids)))
-        for enrollment_id, item_id in rows:
+        for enrollment_id, item_id in db.connection().execute(_COMPLETED_QUERY, {"enrollment_ids": enrollment_ids}):
             done[enrollment_id].add(item_id)
     return done
 

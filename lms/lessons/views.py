@@ -9,6 +9,7 @@ from lms.catalog import services as catalog
 from lms.db import get_db
 from lms.enrollments import services as enrollments
 from lms.lessons.forms import LessonActionForm
+from lms.lessons.outline import outline_html
 from lms.security import access
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
@@ -43,9 +44,9 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
     progress = enrollments.summarize(outline, done_ids, item.id)
     return render_template(
         "lessons/lesson.html", outline=outline, item=item,
-        html=catalog.get_item_html(db, item.id) if item.takeable else "",
+        html=catalog.get_item_html(db, item.id, outline.content_hash) if item.takeable else "",
         done_ids=done_ids, previous_step=previous_step, next_step=next_step, progress=progress,
-        enrolled=access_.enrollment_id is not None,
+        enrolled=access_.enrollment_id is not None, outline_html=outline_html(outline, done_ids, item.id),
     )
 
 
