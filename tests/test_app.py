@@ -94,3 +94,16 @@ def test_database_down_gives_a_503_page_not_a_500(tmp_path):
     response = app.test_client().get("/courses")
     assert response.status_code == 503
     assert "briefly unavailable" in response.get_data(as_text=True)
+
+
+def test_pages_of_a_logged_in_user_are_not_cached_but_media_is(auth, client, make_user, make_course, db):
+    from sqlalchemy import select
+
+    from lms.catalog.models import MediaFile
+
+    make_course("py")
+    make_user("me@example.com")
+    auth.login("me@example.com")
+    assert client.get("/dashboard").headers["Cache-Control"] == "private, no-store"
+    media = db.scalars(select(MediaFile)).one()
+    assert "immutable" in client.get(f"/media/{media.sha256}.svg").headers["Cache-Control"]
