@@ -83,9 +83,10 @@ def init_app(app: Flask, url: str) -> None:
 
 def get_db() -> Session:
     """The session of the current request or CLI command (created on first use)."""
-    if "db" not in g:
-        g.db = current_app.extensions["lms.sessionmaker"]()
-    return g.db
+    db = g.get("db")
+    if db is None:
+        db = g.db = current_app.extensions["lms.sessionmaker"]()
+    return db
 
 
 def get_engine(app: Flask | None = None) -> Engine:

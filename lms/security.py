@@ -62,13 +62,14 @@ _ROLES_QUERY = select(CourseRole.role).where(CourseRole.user_id == bindparam("us
 
 def _course_access(load_roles: bool) -> CourseAccess:
     slug = (request.view_args or {}).get("course_slug")
-    user_id = current_user.id if current_user.is_authenticated else -1
+    user = current_user._get_current_object()
+    user_id = user.id if user.is_authenticated else -1
     connection = get_db().connection()
     row = connection.execute(_COURSE_ACCESS_QUERY, {"user_id": user_id, "slug": slug}).first()
     if row is None:
         abort(404)
     roles: frozenset[str] = frozenset()
-    if load_roles and current_user.is_authenticated:
+    if load_roles and user.is_authenticated:
         roles = frozenset(connection.execute(_ROLES_QUERY, {"user_id": user_id, "course_id": row[0]}).scalars())
     access = CourseAccess(row[0], row[1], row[2], row[3], row[4], roles)
     g.course_access = access
@@ -89,10 +90,11 @@ def _rule_login() -> bool:
 
 def _rule_enrolled() -> bool:
     """Learners enrolled in the course, its staff, and admins."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return False
     access = _course_access(load_roles=False)
-    if access.enrollment_id is not None or current_user.is_admin:
+    if access.enrollment_id is not None or user.is_admin:
         return True
     return bool(_course_access(load_roles=True).roles)
 

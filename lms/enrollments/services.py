@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from blinker import Namespace
 from sqlalchemy import bindparam, select
@@ -112,11 +112,11 @@ class Progress:
     done: int
     total: int
     next_step: OutlineItem | None  # None when every step is done
+    # Floor, so 100% is shown only when everything is done.
+    percent: int = field(init=False)
 
-    @property
-    def percent(self) -> int:
-        # Floor, so 100% is shown only when everything is done.
-        return (self.done * 100) // self.total if self.total else 0
+    def __post_init__(self):
+        object.__setattr__(self, "percent", (self.done * 100) // self.total if self.total else 0)
 
     @property
     def finished(self) -> bool:
