@@ -20,18 +20,23 @@ EMAIL_FIELD_ARGS = dict(
 )
 
 
+def _new_password_field(label: str, description: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired("Choose a password."),
+                    Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")],
+        render_kw={"autocomplete": "new-password"},
+        description=description,
+    )
+
+
 class RegisterForm(FlaskForm):
     name = StringField("Full name", filters=[_strip], validators=[DataRequired("Enter your name."), Length(max=120)],
                        render_kw={"autocomplete": "name"},
                        description="As it should appear on your credentials.")
     email = EmailField("Email", **EMAIL_FIELD_ARGS)
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password."),
-                    Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")],
-        render_kw={"autocomplete": "new-password"},
-        description=f"At least {MIN_LENGTH} characters. A few unrelated words make a strong password.",
-    )
+    password = _new_password_field(
+        "Password", f"At least {MIN_LENGTH} characters. A few unrelated words make a strong password.")
     next = HiddenField()
 
 
@@ -47,13 +52,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a password."),
-                    Length(min=MIN_LENGTH, max=MAX_LENGTH, message=f"Use {MIN_LENGTH} to {MAX_LENGTH} characters.")],
-        render_kw={"autocomplete": "new-password"},
-        description=f"At least {MIN_LENGTH} characters.",
-    )
+    password = _new_password_field("New password", f"At least {MIN_LENGTH} characters.")
 
 
 class ActionForm(FlaskForm):

@@ -189,10 +189,18 @@ def send_verification(db: Session, tokens: Tokens, base_url: str, user: User | S
                f"The link works for 3 days. If you did not create a Skillmark account, ignore this message.\n")
 
 
+def _user_from_token(db: Session, tokens: Tokens, purpose: str, token: str, max_age: int) -> tuple[User, dict]:
+    payload = tokens.read(purpose, token, max_age)
+    user_id = payload.get("uid")
+    user = db.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        raise InvalidToken("This link is not valid for any account.")
+    return user, payload
+
+
 def verify_email(db: Session, tokens: Tokens, token: str) -> User:
-    payload = tokens.read("verify-email", token, VERIFY_MAX_AGE)
-    user = db.get(User, payload.get("uid"))
-    if user is None or user.email != payload.get("email") or not user.is_active:
+    user, payload = _user_from_token(db, tokens, "verify-email", token, VERIFY_MAX_AGE)
+    if user.email != payload.get("email"):  # the address changed since the link was sent
         raise InvalidToken("This link is not valid for any account.")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
@@ -221,10 +229,7 @@ def request_password_reset(db: Session, tokens: Tokens, base_url: str, email: st
 
 
 def user_for_reset_token(db: Session, tokens: Tokens, token: str) -> User:
-    payload = tokens.read("reset-password", token, RESET_MAX_AGE)
-    user = db.get(User, payload.get("uid"))
-    if user is None or not user.is_active:
-        raise InvalidToken("This link is not valid for any account.")
+    user, payload = _user_from_token(db, tokens, "reset-password", token, RESET_MAX_AGE)
     if payload.get("pwc") != _stamp(user.password_changed_at):
         raise InvalidToken("This link has already been used. Request a new one if you still need it.")
     return user
