@@ -231,6 +231,15 @@ class Outline:
         return tuple(i for i in self.items if i.takeable)
 
     @cached_property
+    def step_ids(self) -> frozenset[int]:
+        return frozenset(step.id for step in self.steps)
+
+    @cached_property
+    def step_index(self) -> dict[int, int]:
+        """Position of each step's id in ``steps``."""
+        return {step.id: n for n, step in enumerate(self.steps)}
+
+    @cached_property
     def assessments(self) -> tuple[OutlineItem, ...]:
         found = [i for m in self.modules for i in m.items if i.kind in ("quiz", "capstone")]
         return tuple(found + ([self.capstone] if self.capstone else []))
@@ -251,7 +260,8 @@ class Outline:
         return self._by_slugs.get((module_slug, item_slug))
 
     def by_id(self, item_id: int | None) -> OutlineItem | None:
-        return next((step for step in self.steps if step.id == item_id), None)
+        index = self.step_index.get(item_id)
+        return None if index is None else self.steps[index]
 
 
 # Outlines change only when a sync changes the course's content hash, so each process keeps the

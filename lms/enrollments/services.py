@@ -125,10 +125,12 @@ class Progress:
 
 def summarize(outline: Outline, done_ids: set[int], last_item_id: int | None) -> Progress:
     """Percent done and the next step: the first unfinished step from the last one opened onwards,
-    else the first unfinished step of the course."""
+    else the first unfinished step of the course. (Runs for every course on the dashboard.)"""
     steps = outline.steps
-    done = sum(1 for step in steps if step.id in done_ids)
-    start = next((i for i, step in enumerate(steps) if step.id == last_item_id), 0)
-    ordered = steps[start:] + steps[:start]
-    next_step = next((step for step in ordered if step.id not in done_ids), None)
+    done = len(outline.step_ids & done_ids)
+    next_step = None
+    if done < len(steps):
+        start = outline.step_index.get(last_item_id, 0)
+        next_step = next((step for step in steps[start:] if step.id not in done_ids), None) or next(
+            (step for step in steps[:start] if step.id not in done_ids), None)
     return Progress(done=done, total=len(steps), next_step=next_step)

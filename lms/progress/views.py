@@ -1,7 +1,6 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from lms.auth.forms import ActionForm
 from lms.db import get_db
 from lms.progress import services
 from lms.security import access
@@ -13,4 +12,4 @@ bp = Blueprint("progress", __name__, template_folder="templates")
 @access("login")
 def dashboard():
     cards = services.learner_dashboard(get_db(), current_user.id)
-    return render_template("progress/dashboard.html", cards=cards, resend_form=ActionForm())
+    return render_template("progress/dashboard.html", cards=cards)

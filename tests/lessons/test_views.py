@@ -148,3 +148,18 @@ def test_a_quiz_page_is_not_a_dead_end(auth, client, db, app, courses_root, make
     assert "opens in a coming release" in page
     assert 'rel="prev" href="/courses/py/module-1/lesson-3"' in page
     assert 'rel="next" href="/courses/py/module-2/lesson-1"' in page
+
+
+def test_summarize_next_step_rules():
+    from lms.catalog.services import Outline, OutlineItem, OutlineModule
+    from lms.enrollments.services import summarize
+
+    items = tuple(OutlineItem(n, f"l{n}", "lesson", f"L{n}", None, "m", f"1.{n}", f"/c/m/l{n}", True)
+                  for n in range(1, 5))
+    outline = Outline(1, "h", "c", "C", (OutlineModule(1, "m", 1, "M", "", items),), None)
+    assert summarize(outline, set(), None).next_step.id == 1
+    assert summarize(outline, {1, 2}, 1).next_step.id == 3  # from the last opened onwards
+    assert summarize(outline, {3, 4}, 3).next_step.id == 1  # wraps to the first unfinished
+    finished = summarize(outline, {1, 2, 3, 4, 99}, 2)  # ids of retired items do not count
+    assert finished.next_step is None and finished.percent == 100 and finished.done == 4
+    assert summarize(outline, {1}, None).percent == 25
