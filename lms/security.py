@@ -22,6 +22,7 @@ from lms.auth.services import SessionUser, load_session_user
 from lms.catalog.models import Course
 from lms.db import get_db
 from lms.enrollments.models import Enrollment
+from lms.enrollments.services import completed_ids_subquery, parse_completed_ids
 from lms.errors import DomainError
 
 login_manager = LoginManager()
@@ -47,12 +48,14 @@ class CourseAccess:
     enrollment_id: int | None
     track: str | None
     last_item_id: int | None
+    completed_ids: set[int]  # items the learner has completed in this course (empty for staff)
     roles: frozenset[str]
 
 
 # Built once: composing a statement costs more than running it on the hot path.
 _COURSE_ACCESS_QUERY = (
-    select(Course.id, Course.content_hash, Enrollment.id, Enrollment.track, Enrollment.last_item_id)
+    select(Course.id, Course.content_hash, Enrollment.id, Enrollment.track, Enrollment.last_item_id,
+           completed_ids_subquery(Enrollment.id))
     .outerjoin(Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.user_id == bindparam("user_id")))
     .where(Course.slug == bindparam("slug"), Course.retired_at.is_(None))
 )
@@ -71,7 +74,7 @@ def _course_access(load_roles: bool) -> CourseAccess:
     roles: frozenset[str] = frozenset()
     if load_roles and user.is_authenticated:
         roles = frozenset(connection.execute(_ROLES_QUERY, {"user_id": user_id, "course_id": row[0]}).scalars())
-    access = CourseAccess(row[0], row[1], row[2], row[3], row[4], roles)
+    access = CourseAccess(row[0], row[1], row[2], row[3], row[4], parse_completed_ids(row[5]), roles)
     g.course_access = access
     return access
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from blinker import Namespace
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,20 @@ def uncomplete_item(db: Session, enrollment_id: int, item_id: int) -> bool:
         return False
     db.delete(completion)
     return True
+
+
+def completed_ids_subquery(enrollment_id_column):
+    """A column of completed item ids ("3,7,9", or NULL) for the enrollment in the outer query.
+
+    Lets a page read an enrollment and its completions in one statement (group_concat on SQLite,
+    string_agg on PostgreSQL); parse it with ``parse_completed_ids``.
+    """
+    return (select(func.aggregate_strings(cast(ItemCompletion.item_id, String), ","))
+            .where(ItemCompletion.enrollment_id == enrollment_id_column).scalar_subquery())
+
+
+def parse_completed_ids(aggregated: str | None) -> set[int]:
+    return {int(item_id) for item_id in aggregated.split(",")} if aggregated else set()
 
 
 _COMPLETED_QUERY = select(ItemCompletion.enrollment_id, ItemCompletion.item_id).where(

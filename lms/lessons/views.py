@@ -34,12 +34,10 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
     access_ = g.course_access
     outline = _outline()
     item = _step_or_404(outline, module_slug, item_slug)
-    done_ids: set[int] = set()
-    if access_.enrollment_id is not None:
-        done_ids = enrollments.completed_item_ids(db, [access_.enrollment_id])[access_.enrollment_id]
-        if item.takeable and access_.last_item_id != item.id:
-            enrollments.record_visit(db, access_.enrollment_id, item.id)
-            db.commit()
+    done_ids = access_.completed_ids
+    if access_.enrollment_id is not None and item.takeable and access_.last_item_id != item.id:
+        enrollments.record_visit(db, access_.enrollment_id, item.id)
+        db.commit()
     previous_step, next_step = outline.neighbours(item)
     progress = enrollments.summarize(outline, done_ids, item.id)
     return render_template(
@@ -91,10 +89,7 @@ def resume(course_slug: str):
     """Where "Continue" goes: the next unfinished step, starting from the last lesson opened."""
     access_ = g.course_access
     outline = _outline()
-    done_ids: set[int] = set()
-    if access_.enrollment_id is not None:
-        done_ids = enrollments.completed_item_ids(get_db(), [access_.enrollment_id])[access_.enrollment_id]
-    progress = enrollments.summarize(outline, done_ids, access_.last_item_id)
+    progress = enrollments.summarize(outline, access_.completed_ids, access_.last_item_id)
     target = progress.next_step or outline.by_id(access_.last_item_id) or (outline.steps[0] if outline.steps else None)
     if target is None:
         return redirect(url_for("catalog.course", course_slug=course_slug))

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course
 from lms.catalog.services import Outline, get_outlines
 from lms.enrollments import services as enrollments
-from lms.enrollments.models import Enrollment, ItemCompletion
+from lms.enrollments.models import Enrollment
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,11 @@ class CourseCard:
     progress: enrollments.Progress
 
 
-_COMPLETED_IDS = (select(func.aggregate_strings(cast(ItemCompletion.item_id, String), ","))
-                  .where(ItemCompletion.enrollment_id == Enrollment.id).scalar_subquery())
 # Built once: composing the statement would cost more than running it.
 _DASHBOARD_QUERY = (
     select(Enrollment.track, Enrollment.last_item_id, Enrollment.enrolled_at, Enrollment.last_activity_at,
-           Course.id, Course.slug, Course.title, Course.content_hash, _COMPLETED_IDS)
+           Course.id, Course.slug, Course.title, Course.content_hash,
+           enrollments.completed_ids_subquery(Enrollment.id))
     .join(Course, Course.id == Enrollment.course_id)
     .where(Enrollment.user_id == bindparam("user_id"), Course.retired_at.is_(None))
     .order_by(Enrollment.last_activity_at.desc(), Enrollment.id.desc())
@@ -49,7 +48,7 @@ def learner_dashboard(db: Session, user_id: int) -> list[CourseCard]:
     cards = []
     for track, last_item_id, enrolled_at, active_at, course_id, slug, title, _hash, done_list in rows:
         outline = outlines[course_id]
-        done = {int(item_id) for item_id in done_list.split(",")} if done_list else set()
+        done = enrollments.parse_completed_ids(done_list)
         cards.append(CourseCard(slug, title, track, enrolled_at, active_at, outline,
                                 enrollments.summarize(outline, done, last_item_id)))
     return cards
