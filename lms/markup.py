@@ -87,11 +87,6 @@ def render_markdown(text: str, resolve_link: LinkResolver | None = None) -> Rend
     return result
 
 
-def render_plain(text: str) -> str:
-    """Render learner-written Markdown (no link rewriting): the same allowlist as lessons."""
-    return render_markdown(text).html
-
-
 def _attribute_filter(tag: str, name: str, value: str) -> bool:
     if name == "class":
         return bool(_SAFE_CLASS.match(value))

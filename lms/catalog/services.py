@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course, Item, MediaFile, Module
@@ -157,7 +157,7 @@ def search_courses(db: Session, query: str = "", level: str | None = None) -> li
     stmt = select(Course).where(Course.retired_at.is_(None)).order_by(Course.title)
     for word in query.lower().split()[:8]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(Course.search_text.like(f"%{escaped}%", escape="\\")))
+        stmt = stmt.where(Course.search_text.like(f"%{escaped}%", escape="\\"))
     if level:
         stmt = stmt.where(Course.level == level)
     return list(db.scalars(stmt))
