@@ -20,12 +20,13 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "text", "int", "number", "text-list", "date", "choice", "slug"
+    kind: str  # "text", "int", "number", "bool", "text-list", "date", "choice", "slug"
     required: bool = False
     default: Any = None
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
 
     def check(self, value: Any) -> tuple[Any, str | None]:
         """Return (normalised value, None) or (None, what to write instead)."""
@@ -50,6 +51,8 @@ class Field:
                 return None, f"`{self.name}` must be {noun}, e.g. `{self.name}: {self._example()}`"
             if self.minimum is not None and value < self.minimum:
                 return None, f"`{self.name}` must be at least {self.minimum:g}"
+            if self.maximum is not None and value > self.maximum:
+                return None, f"`{self.name}` must be at most {self.maximum:g}"
             return value, None
         if kind == "text-list":
             if isinstance(value, str):
@@ -57,6 +60,10 @@ class Field:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 return None, f"`{self.name}` must be a list of texts, e.g. `{self.name}: [first, second]`"
             return [v.strip() for v in value], None
+        if kind == "bool":
+            if not isinstance(value, bool):
+                return None, f"`{self.name}` must be true or false"
+            return value, None
         if kind == "date":
             if isinstance(value, date):
                 return value, None
@@ -87,6 +94,23 @@ COURSE_FIELDS = (
 MODULE_FIELDS = (
     Field("title", "text", required=True, max_length=200),
     Field("summary", "text", default="", max_length=300),
+)
+
+QUIZ_FIELDS = (
+    Field("type", "choice", required=True, choices=("quiz",)),
+    Field("title", "text", required=True, max_length=200),
+    Field("slug", "slug", max_length=80),
+    Field("role", "choice", default="module", choices=("module", "placement", "recertification")),
+    Field("pass_score", "number", default=70, minimum=0, maximum=100),  # percent
+    Field("attempts", "int", default=0, minimum=0),  # 0: unlimited
+    Field("delay", "int", default=0, minimum=0),  # minutes between attempts
+    Field("time_limit", "int", minimum=1),  # minutes; none: untimed
+    Field("shuffle_questions", "bool", default=False),
+    Field("shuffle_options", "bool", default=True),
+    Field("draw", "int", minimum=1),  # questions drawn at random from the pool; none: all
+    Field("feedback", "choice", default="after_submit",
+          choices=("immediately", "after_submit", "after_pass", "never")),
+    Field("grade", "choice", default="highest", choices=("highest", "latest")),
 )
 
 LESSON_FIELDS = (

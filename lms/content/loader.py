@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
+from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, QUIZ_FIELDS, validate_mapping
 from lms.content.source import (
     ERROR,
     NOTICE,
@@ -28,6 +28,10 @@ from lms.content.source import (
 )
 from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec
 from lms.markup import LinkError, render_markdown
+from lms.questions.formats import markdown as markdown_quiz
+from lms.questions.formats.markdown import MarkdownQuizError
+from lms.questions.model import Quiz
+from lms.questions.scoring import problems as question_problems
 
 ORDERED_NAME = re.compile(r"^(\d{2,3})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # Module slugs that would collide with other course URLs (/courses/<slug>/enroll, .../capstone).
@@ -113,6 +117,7 @@ class _PendingItem:
     body: str
     body_first_line: int
     module_slug: str | None
+    quiz: Quiz | None = None
 
 
 class _CourseLoader:
@@ -317,23 +322,44 @@ class _CourseLoader:
         except SourceError as exc:
             self.problems.append(exc.problem)
             return None
-        kind = doc.meta.values.get("type", "lesson")
-        if kind == "quiz":
-            # Quiz settings and questions are parsed by the quiz engine (a later issue); only the
-            # title and slug are read now, so the course page can list the quiz as an assessment.
-            self.problem(path, 0, "quizzes are not yet supported: the quiz is listed as an assessment "
-                                  "but learners cannot take it yet", NOTICE)
-            title = doc.meta.values.get("title")
-            if not isinstance(title, str) or not title.strip():
-                self.problem(path, doc.meta.first_line, "missing `title:` in the front matter")
-                return None
-            return _PendingItem(path, str(doc.meta.values.get("slug") or slug), position, "quiz", title.strip(),
-                                None, (), "", doc.body_first_line, module_slug)
+        if doc.meta.values.get("type") == "quiz":
+            return self._markdown_quiz(path, doc, position, slug, module_slug)
         meta = validate_mapping(doc.meta, LESSON_FIELDS, self.show(path), self.problems, "the front matter")
         if "title" not in meta:
             return None
         return _PendingItem(path, meta.get("slug") or slug, position, "lesson", meta["title"], meta.get("minutes"),
                             tuple(meta["objectives"]), doc.body, doc.body_first_line, module_slug)
+
+    def _markdown_quiz(self, path: Path, doc, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
+        display = self.show(path)
+        meta = validate_mapping(doc.meta, QUIZ_FIELDS, display, self.problems, "the quiz's front matter")
+        if "title" not in meta:
+            return None
+        settings = {k: v for k, v in meta.items() if k not in ("type", "title", "slug") and v is not None}
+        lines: list[int] = []
+        try:
+            quiz = markdown_quiz.parse(doc.body, title=meta["title"], settings=settings,
+                                       first_line=doc.body_first_line, question_lines=lines)
+        except MarkdownQuizError as exc:
+            self.problem(path, exc.line, exc.detail)
+            return None
+        if not self._check_questions(path, quiz, lines):
+            return None
+        self.problem(path, 0, "quizzes are checked, but learners cannot take them yet (next release)", NOTICE)
+        return _PendingItem(path, meta.get("slug") or slug, position, "quiz", meta["title"], None, (), "",
+                            doc.body_first_line, module_slug, quiz)
+
+    def _check_questions(self, path: Path, quiz, lines: list[int]) -> bool:
+        ok = True
+        draw = quiz.settings.get("draw")
+        if draw and draw > len(quiz.questions):
+            self.problem(path, 0, f"draw: {draw} is more than the quiz's {len(quiz.questions)} questions")
+            ok = False
+        for question, line in zip(quiz.questions, lines, strict=False):
+            for message in question_problems(question):
+                self.problem(path, line, message)
+                ok = False
+        return ok
 
     def load_gift_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
         try:
@@ -378,10 +404,11 @@ class _CourseLoader:
             if not pending.body.strip():
                 self.problem(pending.path, pending.body_first_line, "the lesson has no text after the front matter",
                              WARNING)
-        content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html)
+        quiz_json = pending.quiz.to_json() if pending.quiz else None
+        content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html, quiz_json)
         return ItemSpec(slug=pending.slug, position=pending.position, kind=pending.kind, title=pending.title,
                         source_path=self.show(pending.path), html=html, minutes=pending.minutes,
-                        objectives=pending.objectives, content_hash=content_hash)
+                        objectives=pending.objectives, content_hash=content_hash, quiz=pending.quiz)
 
     def _render(self, text: str, path: Path, first_line: int, base_dir: Path | None) -> str:
         rendered = render_markdown(text, self._resolver(base_dir or self.folder))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from lms.questions.model import Quiz
+
 # The URL scheme of lessons and media. The content layer writes these into rendered HTML at sync
 # time; lms/lessons and lms/catalog serve the same paths (tests check that they agree).
 LESSON_PATH = "/courses/{course}/{module}/{item}"
@@ -41,6 +43,7 @@ class ItemSpec:
     minutes: int | None = None
     objectives: tuple[str, ...] = ()
     content_hash: str = ""
+    quiz: Quiz | None = None  # kind "quiz": its settings and questions
 
 
 @dataclass(frozen=True)

@@ -147,10 +147,28 @@ def test_quizzes_gift_and_capstone_are_listed_not_yet_supported(course):
     result = load_courses(course)
     assert result.ok
     notices = " ".join(_messages(result, NOTICE))
-    assert notices.count("not yet supported") == 3
+    assert notices.count("not yet supported") == 2  # GIFT quiz and capstone
+    assert "quizzes are checked, but learners cannot take them yet" in notices
     spec = result.courses[0]
     assert [i.kind for i in spec.items].count("quiz") == 2
     assert spec.capstone.title == "Build it"
+
+
+def test_quiz_errors_name_the_file_and_line(course):
+    (course / "01-module-1" / "04-check.md").write_text(
+        "---\ntype: quiz\ntitle: Check\npass_scor: 80\n---\n## Q {type=single}\n- [x] a\n- [x] b\n")
+    errors = _messages(load_courses(course))
+    assert "good-course/01-module-1/04-check.md:4: error: unknown key `pass_scor`" in errors[0]
+    assert "did you mean `pass_score`?" in errors[0]
+    assert errors[1].startswith("good-course/01-module-1/04-check.md:8: error: a single-choice question with 2")
+
+
+def test_quiz_question_problems_name_the_question_line(course):
+    (course / "01-module-1" / "04-check.md").write_text(
+        "---\ntype: quiz\ntitle: Check\ndraw: 5\n---\n## Fine\n= 3\n\n## Bad regex\n= /(a|a)+$/\n")
+    errors = _messages(load_courses(course))
+    assert any("draw: 5 is more than the quiz's 2 questions" in e for e in errors)
+    assert any(e.startswith("good-course/01-module-1/04-check.md:9:") and "exponential" in e for e in errors)
 
 
 def test_badly_named_files_and_folders(course):

@@ -90,10 +90,14 @@ class _Block:
     general_feedback: list[str] = field(default_factory=list)
 
 
-def parse(body: str, *, title: str, settings: dict | None = None, first_line: int = 1) -> Quiz:
+def parse(body: str, *, title: str, settings: dict | None = None, first_line: int = 1,
+          question_lines: list[int] | None = None) -> Quiz:
     """Parse a quiz body (the Markdown after the front matter). ``first_line`` is the body's line
-    number in the file, so errors name the file's lines."""
+    number in the file, so errors name the file's lines; ``question_lines``, if given, receives the
+    line of each question's heading (the canonical model keeps no positions)."""
     blocks = _split(body, first_line)
+    if question_lines is not None:
+        question_lines.extend(block.line for block in blocks)
     questions = tuple(_question(block) for block in blocks)
     if not questions:
         raise MarkdownQuizError(first_line, "the quiz has no questions: start each one with a `## ` heading")
