@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, QUIZ_FIELDS, validate_mapping
+from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
+from lms.content.quizfiles import load_quiz
 from lms.content.source import (
     ERROR,
     NOTICE,
@@ -28,10 +29,7 @@ from lms.content.source import (
 )
 from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec
 from lms.markup import LinkError, render_markdown
-from lms.questions.formats import markdown as markdown_quiz
-from lms.questions.formats.markdown import MarkdownQuizError
 from lms.questions.model import Quiz
-from lms.questions.scoring import problems as question_problems
 
 ORDERED_NAME = re.compile(r"^(\d{2,3})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # Module slugs that would collide with other course URLs (/courses/<slug>/enroll, .../capstone).
@@ -323,54 +321,21 @@ class _CourseLoader:
             self.problems.append(exc.problem)
             return None
         if doc.meta.values.get("type") == "quiz":
-            return self._markdown_quiz(path, doc, position, slug, module_slug)
+            return self.load_quiz_item(path, position, slug, module_slug)
         meta = validate_mapping(doc.meta, LESSON_FIELDS, self.show(path), self.problems, "the front matter")
         if "title" not in meta:
             return None
         return _PendingItem(path, meta.get("slug") or slug, position, "lesson", meta["title"], meta.get("minutes"),
                             tuple(meta["objectives"]), doc.body, doc.body_first_line, module_slug)
 
-    def _markdown_quiz(self, path: Path, doc, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
-        display = self.show(path)
-        meta = validate_mapping(doc.meta, QUIZ_FIELDS, display, self.problems, "the quiz's front matter")
-        if "title" not in meta:
-            return None
-        settings = {k: v for k, v in meta.items() if k not in ("type", "title", "slug") and v is not None}
-        lines: list[int] = []
-        try:
-            quiz = markdown_quiz.parse(doc.body, title=meta["title"], settings=settings,
-                                       first_line=doc.body_first_line, question_lines=lines)
-        except MarkdownQuizError as exc:
-            self.problem(path, exc.line, exc.detail)
-            return None
-        if not self._check_questions(path, quiz, lines):
+    def load_quiz_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
+        loaded = load_quiz(path, self.show(path))
+        self.problems.extend(loaded.problems)
+        if loaded.quiz is None:
             return None
         self.problem(path, 0, "quizzes are checked, but learners cannot take them yet (next release)", NOTICE)
-        return _PendingItem(path, meta.get("slug") or slug, position, "quiz", meta["title"], None, (), "",
-                            doc.body_first_line, module_slug, quiz)
-
-    def _check_questions(self, path: Path, quiz, lines: list[int]) -> bool:
-        ok = True
-        draw = quiz.settings.get("draw")
-        if draw and draw > len(quiz.questions):
-            self.problem(path, 0, f"draw: {draw} is more than the quiz's {len(quiz.questions)} questions")
-            ok = False
-        for question, line in zip(quiz.questions, lines, strict=False):
-            for message in question_problems(question):
-                self.problem(path, line, message)
-                ok = False
-        return ok
-
-    def load_gift_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
-        try:
-            read_text(path, self.show(path))
-        except SourceError as exc:
-            self.problems.append(exc.problem)
-            return None
-        self.problem(path, 0, "GIFT quizzes are not yet supported: the quiz is listed as an assessment "
-                              "but learners cannot take it yet", NOTICE)
-        return _PendingItem(path, slug, position, "quiz", slug.replace("-", " ").capitalize(), None, (), "", 1,
-                            module_slug)
+        return _PendingItem(path, loaded.slug or slug, position, "quiz", loaded.quiz.title, None, (), "", 1,
+                            module_slug, loaded.quiz)
 
     def _read_capstone(self) -> _PendingItem | None:
         path = self.folder / "capstone.md"
@@ -464,5 +429,5 @@ def _line_of(lines: list[str], needle: str) -> int:
 # Which loader reads which file in a module folder. Later issues register quiz parsers here.
 ITEM_FILE_LOADERS: dict[str, Callable[..., _PendingItem | None]] = {
     ".md": _CourseLoader.load_markdown_item,
-    ".gift": _CourseLoader.load_gift_item,
+    ".gift": _CourseLoader.load_quiz_item,
 }

@@ -139,7 +139,7 @@ def test_raw_html_is_sanitized_with_a_warning(course):
     assert "script" not in html and "onclick" not in html and "alert" not in html
 
 
-def test_quizzes_gift_and_capstone_are_listed_not_yet_supported(course):
+def test_quizzes_are_checked_and_the_capstone_listed(course):
     (course / "01-module-1" / "04-check.md").write_text(
         "---\ntype: quiz\ntitle: Check\npass_score: 80\n---\n## Q?\n- [x] yes\n- [ ] no\n")
     (course / "02-module-2" / "04-check.gift").write_text("::Q1:: 2+2 {=4 ~5}\n")
@@ -147,10 +147,12 @@ def test_quizzes_gift_and_capstone_are_listed_not_yet_supported(course):
     result = load_courses(course)
     assert result.ok
     notices = " ".join(_messages(result, NOTICE))
-    assert notices.count("not yet supported") == 2  # GIFT quiz and capstone
-    assert "quizzes are checked, but learners cannot take them yet" in notices
+    assert notices.count("quizzes are checked, but learners cannot take them yet") == 2
+    assert "capstone projects are not yet supported" in notices
     spec = result.courses[0]
     assert [i.kind for i in spec.items].count("quiz") == 2
+    assert [q.type for q in spec.items[3].quiz.questions] == ["single"]
+    assert spec.items[3].quiz.settings["pass_score"] == 80
     assert spec.capstone.title == "Build it"
 
 

@@ -1,0 +1,107 @@
+"""Reading one quiz file (Markdown with `type: quiz`, or GIFT) into a Quiz, with every problem.
+
+Used by the course loader (`flask courses check/sync`) and by `flask quizzes convert`.
+Settings come from the Markdown front matter; a .gift file takes them from a companion YAML file
+(`04-check.yml` beside `04-check.gift`) or from `// key: value` comment lines at its top.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lms.content.fields import QUIZ_FIELDS, validate_mapping
+from lms.content.source import ERROR, Problem, SourceError, parse_yaml_mapping, read_text, split_front_matter
+from lms.questions.formats import markdown as markdown_quiz
+from lms.questions.model import QuestionError, Quiz
+from lms.questions.scoring import problems as question_problems
+
+LEADING_SETTING = re.compile(r"^//\s*(?P<key>[a-z_]+)\s*:\s*(?P<value>.*)$")
+
+
+@dataclass(frozen=True)
+class QuizFile:
+    quiz: Quiz | None  # None when an error stops it
+    slug: str | None  # the `slug:` setting, if any
+    problems: tuple[Problem, ...]
+
+
+def load_quiz(path: Path, display: str) -> QuizFile:
+    """The quiz in a .md or .gift file, with every problem found."""
+    found: list[Problem] = []
+    meta: dict = {}
+    try:
+        text = read_text(path, display)
+        if path.suffix.lower() == ".gift":
+            quiz, lines = _gift(path, text, display, found, meta)
+        else:
+            quiz, lines = _markdown(text, display, found, meta)
+    except SourceError as exc:
+        return QuizFile(None, None, (*found, exc.problem))
+    if quiz is None:
+        return QuizFile(None, None, tuple(found))
+    draw = quiz.settings.get("draw")
+    if draw and draw > len(quiz.questions):
+        found.append(Problem(display, 0, f"draw: {draw} is more than the quiz's {len(quiz.questions)} questions"))
+    for question, line in zip(quiz.questions, lines, strict=False):
+        found.extend(Problem(display, line, message) for message in question_problems(question))
+    failed = any(p.severity == ERROR for p in found)
+    return QuizFile(None if failed else quiz, meta.get("slug"), tuple(found))
+
+
+def _settings(mapping, display: str, found: list[Problem], into: dict) -> dict | None:
+    meta = validate_mapping(mapping, QUIZ_FIELDS, display, found, "the quiz settings")
+    into.update(meta)
+    return meta if "title" in meta else None
+
+
+def _markdown(text: str, display: str, found: list[Problem], into: dict) -> tuple[Quiz | None, list[int]]:
+    doc = split_front_matter(text, display)
+    meta = _settings(doc.meta, display, found, into)
+    if meta is None:
+        return None, []
+    lines: list[int] = []
+    try:
+        quiz = markdown_quiz.parse(doc.body, title=meta["title"], settings=_quiz_settings(meta),
+                                   first_line=doc.body_first_line, question_lines=lines)
+    except markdown_quiz.MarkdownQuizError as exc:
+        found.append(Problem(display, exc.line, exc.detail))
+        return None, []
+    return quiz, lines
+
+
+def _gift(path: Path, text: str, display: str, found: list[Problem], into: dict) -> tuple[Quiz | None, list[int]]:
+    from lms.questions.formats import gift  # noqa: PLC0415
+
+    companion = path.with_suffix(".yml")
+    if companion.exists():
+        companion_display = display[: -len(path.suffix)] + ".yml"
+        mapping = parse_yaml_mapping(read_text(companion, companion_display), companion_display)
+        meta = _settings(mapping, companion_display, found, into)
+    else:
+        leading = []
+        for line in text.splitlines():
+            match = LEADING_SETTING.match(line.strip())
+            if not match:
+                break
+            leading.append(f"{match.group('key')}: {match.group('value')}")
+        mapping = parse_yaml_mapping("\n".join(leading), display)
+        if "type" not in mapping.values:
+            mapping.values["type"] = "quiz"
+        if "title" not in mapping.values:
+            mapping.values["title"] = path.stem.split("-", 1)[-1].replace("-", " ").capitalize()
+        meta = _settings(mapping, display, found, into)
+    if meta is None:
+        return None, []
+    lines: list[int] = []
+    try:
+        quiz = gift.parse(text, title=meta["title"], settings=_quiz_settings(meta), question_lines=lines)
+    except QuestionError as exc:
+        found.append(Problem(display, getattr(exc, "line", 0), getattr(exc, "detail", str(exc))))
+        return None, []
+    return quiz, lines
+
+
+def _quiz_settings(meta: dict) -> dict:
+    return {k: v for k, v in meta.items() if k not in ("type", "title", "slug") and v is not None}
