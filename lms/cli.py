@@ -221,6 +221,39 @@ def demo(password: str | None) -> None:
         click.echo(line)
 
 
+# -- flask quizzes ------------------------------------------------------------------------------
+
+quizzes_cli = AppGroup("quizzes", help="Quiz files: convert between Markdown, GIFT and canonical JSON.")
+WRITERS = ("md", "gift", "json")
+
+
+@quizzes_cli.command("convert")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--to", "target", type=click.Choice(WRITERS), required=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write here instead of standard output.")
+def quizzes_convert(path: Path, target: str, output: Path | None) -> None:
+    """Convert a quiz file. The input format comes from the extension (.md, .gift, .json).
+
+    Anything the output format cannot express is listed on standard error (never dropped silently);
+    an input with errors converts nothing and exits 1.
+    """
+    from lms.questions.convert import ConversionError, convert  # noqa: PLC0415
+
+    try:
+        result = convert(path, target)
+    except ConversionError as exc:
+        _print_problems(exc.problems)
+        _fail(f"{len(exc.problems)} error(s): nothing was converted.")
+    for line in result.unexpressed:
+        click.secho(f"{path}: warning: not expressible in {target}: {line}", fg="yellow", err=True)
+    if output:
+        output.write_text(result.text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(result.text, nl=False)
+
+
 # -- flask mail ---------------------------------------------------------------------------------
 
 mail_cli = AppGroup("mail", help="The mail outbox.")
@@ -236,5 +269,5 @@ def mail_deliver() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, courses_cli, users_cli, demo, mail_cli):
+    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, mail_cli):
         app.cli.add_command(command)

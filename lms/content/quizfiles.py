@@ -51,7 +51,10 @@ def load_quiz(path: Path, display: str) -> QuizFile:
 
 
 def _settings(mapping, display: str, found: list[Problem], into: dict) -> dict | None:
+    """The settings the author wrote, validated (defaults are applied where quizzes are used, so a
+    converted file says no more than its source)."""
     meta = validate_mapping(mapping, QUIZ_FIELDS, display, found, "the quiz settings")
+    meta = {key: value for key, value in meta.items() if key in mapping.values}
     into.update(meta)
     return meta if "title" in meta else None
 

@@ -49,7 +49,8 @@ def test_course_page_lists_assessments(client, db, app, courses_root):
     from tests.conftest import write_course
 
     folder = write_course(courses_root, "py")
-    (folder / "01-module-1" / "09-check.md").write_text("---\ntype: quiz\ntitle: Module 1 check\n---\n## Q?\n- [x] yes\n- [ ] no\n")
+    (folder / "01-module-1" / "09-check.md").write_text(
+        "---\ntype: quiz\ntitle: Module 1 check\n---\n## Q?\n- [x] yes\n- [ ] no\n")
     (folder / "capstone.md").write_text("---\ntitle: Analyse a dataset\n---\nBrief\n")
     sync_courses(db, load_courses(folder).courses, app.config["LMS_SETTINGS"].media_dir)
     db.commit()

@@ -139,7 +139,8 @@ def test_a_quiz_page_is_not_a_dead_end(auth, client, db, app, courses_root, make
     from tests.conftest import write_course
 
     folder = write_course(courses_root, "py")
-    (folder / "01-module-1" / "09-check.md").write_text("---\ntype: quiz\ntitle: Module 1 check\n---\n## Q?\n- [x] yes\n- [ ] no\n")
+    (folder / "01-module-1" / "09-check.md").write_text(
+        "---\ntype: quiz\ntitle: Module 1 check\n---\n## Q?\n- [x] yes\n- [ ] no\n")
     sync_courses(db, load_courses(folder).courses, app.config["LMS_SETTINGS"].media_dir)
     db.commit()
     enroll(make_user("me@example.com"), db.query(Course).one())
