@@ -125,3 +125,19 @@ def test_exporting_what_markdown_cannot_say_is_reported():
     result = markdown.export(quiz)
     assert any("html text" in u for u in result.unexpressed)
     assert any("category" in u for u in result.unexpressed)
+
+
+def test_every_example_in_the_course_format_doc_parses_cleanly():
+    doc = (ROOT / "docs" / "course-format.md").read_text()
+    section = doc[doc.index("### The Markdown quiz syntax"):doc.index("### GIFT")]
+    examples = [block for block in section.split("```markdown\n")[1:]]
+    examples = [block.split("\n```\n")[0] for block in examples if block.startswith("## ")]
+    assert len(examples) >= 10
+    types = set()
+    for example in examples:
+        quiz = _body(example + "\n")
+        for question in quiz.questions:
+            assert problems(question) == [], example
+            types.add(question.type)
+    assert types == {"single", "multi", "truefalse", "short", "numerical", "matching", "ordering", "cloze", "essay",
+                     "description"}
