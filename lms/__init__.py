@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_logging(app, settings)
     register_extensions(app, settings)
     register_blueprints(app)
+    register_signal_handlers()
     register_errors(app)
     register_template_helpers(app)
     register_commands(app)
@@ -89,6 +90,11 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp):
         app.register_blueprint(blueprint)
+
+
+def register_signal_handlers() -> None:
+    """Features that react to other features' events connect their handlers on import."""
+    import lms.quizzes.sync  # noqa: F401, PLC0415  (quizzes: store settings and questions at sync)
 
 
 def register_errors(app: Flask) -> None:

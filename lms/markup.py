@@ -73,7 +73,11 @@ def render_markdown(text: str, resolve_link: LinkResolver | None = None) -> Rend
     collected, not raised, so a course check can report every one of them at once.
     """
     md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
-    raw_html = md.convert(text)
+    return sanitize_html(md.convert(text), resolve_link)
+
+
+def sanitize_html(raw_html: str, resolve_link: LinkResolver | None = None) -> Rendered:
+    """Sanitize HTML someone wrote (or Markdown produced) with the allowlist; links as above."""
     result = Rendered(html="", stripped=_find_disallowed(raw_html))
     cleaner = bleach.Cleaner(
         tags=ALLOWED_TAGS,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from blinker import Namespace
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,11 @@ from lms.db import utcnow
 from lms.errors import NotFound
 
 # -- sync ---------------------------------------------------------------------------------------
+
+signals = Namespace()
+# Sent for every item written by a sync, inside its transaction: features that keep more about an
+# item (quizzes: settings and questions) subscribe, so the catalog does not depend on them.
+item_synced = signals.signal("item-synced")
 
 @dataclass
 class CourseChanges:
@@ -124,6 +130,7 @@ def _upsert_item(db: Session, course_id: int, module_id: int | None, spec: ItemS
     item.objectives, item.html, item.source_path = list(spec.objectives), spec.html, spec.source_path
     item.content_hash, item.retired_at = spec.content_hash, None
     db.flush()
+    item_synced.send(db, item=item, spec=spec, now=now)
     return item.id
 
 

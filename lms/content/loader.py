@@ -28,8 +28,9 @@ from lms.content.source import (
     split_front_matter,
 )
 from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec
-from lms.markup import LinkError, render_markdown
+from lms.markup import LinkError, render_markdown, sanitize_html
 from lms.questions.model import Quiz
+from lms.questions.render import default_renderer, render_question
 
 ORDERED_NAME = re.compile(r"^(\d{2,3})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # Module slugs that would collide with other course URLs (/courses/<slug>/enroll, .../capstone).
@@ -124,6 +125,7 @@ class _CourseLoader:
         self.root = display_root
         self.problems = problems
         self._error_count_at_start = len([p for p in problems if p.severity == ERROR])
+        self._quiz_lines: dict[Path, list[int]] = {}  # quiz file -> line of each question
         self.assets: dict[str, AssetSpec] = {}  # course-relative path -> asset
         self.lesson_urls: dict[str, str] = {}  # course-relative .md path -> URL
 
@@ -329,7 +331,7 @@ class _CourseLoader:
                             tuple(meta["objectives"]), doc.body, doc.body_first_line, module_slug)
 
     def load_quiz_item(self, path: Path, position: int, slug: str, module_slug: str | None) -> _PendingItem | None:
-        loaded = load_quiz(path, self.show(path))
+        loaded = load_quiz(path, self.show(path), with_lines=self._quiz_lines.setdefault(path, []))
         self.problems.extend(loaded.problems)
         if loaded.quiz is None:
             return None
@@ -369,11 +371,39 @@ class _CourseLoader:
             if not pending.body.strip():
                 self.problem(pending.path, pending.body_first_line, "the lesson has no text after the front matter",
                              WARNING)
+        question_html: tuple[dict[str, str], ...] = ()
+        if pending.quiz is not None:
+            question_html = self._render_questions(pending)
         quiz_json = pending.quiz.to_json() if pending.quiz else None
-        content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html, quiz_json)
+        content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html, quiz_json,
+                             question_html)
         return ItemSpec(slug=pending.slug, position=pending.position, kind=pending.kind, title=pending.title,
                         source_path=self.show(pending.path), html=html, minutes=pending.minutes,
-                        objectives=pending.objectives, content_hash=content_hash, quiz=pending.quiz)
+                        objectives=pending.objectives, content_hash=content_hash, quiz=pending.quiz,
+                        question_html=question_html)
+
+    def _render_questions(self, pending: _PendingItem) -> tuple[dict[str, str], ...]:
+        """Each question's texts as HTML, with links and images resolved like a lesson's."""
+        resolver = self._resolver(pending.path.parent)
+        lines = self._quiz_lines.get(pending.path, [])
+        rendered = []
+        for n, question in enumerate(pending.quiz.questions):
+            line = lines[n] if n < len(lines) else 0
+            errors: list[tuple[str, str]] = []
+
+            def renderer(text: str, fmt: str, errors=errors) -> str:
+                if fmt == "plain":
+                    return default_renderer(text, fmt)
+                source = text.replace("\n", "<br>\n") if fmt == "moodle" else text
+                result = (render_markdown(source, resolver) if fmt == "markdown"
+                          else sanitize_html(source, resolver))
+                errors.extend(result.link_errors)
+                return result.html
+
+            rendered.append(render_question(question, renderer))
+            for _url, message in errors:
+                self.problem(pending.path, line, message)
+        return tuple(rendered)
 
     def _render(self, text: str, path: Path, first_line: int, base_dir: Path | None) -> str:
         rendered = render_markdown(text, self._resolver(base_dir or self.folder))

@@ -27,8 +27,9 @@ class QuizFile:
     problems: tuple[Problem, ...]
 
 
-def load_quiz(path: Path, display: str) -> QuizFile:
-    """The quiz in a .md or .gift file, with every problem found."""
+def load_quiz(path: Path, display: str, with_lines: list[int] | None = None) -> QuizFile:
+    """The quiz in a .md or .gift file, with every problem found. ``with_lines`` receives the line
+    where each question starts."""
     found: list[Problem] = []
     meta: dict = {}
     try:
@@ -41,6 +42,8 @@ def load_quiz(path: Path, display: str) -> QuizFile:
         return QuizFile(None, None, (*found, exc.problem))
     if quiz is None:
         return QuizFile(None, None, tuple(found))
+    if with_lines is not None:
+        with_lines.extend(lines)
     draw = quiz.settings.get("draw")
     if draw and draw > len(quiz.questions):
         found.append(Problem(display, 0, f"draw: {draw} is more than the quiz's {len(quiz.questions)} questions"))

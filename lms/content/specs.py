@@ -44,6 +44,7 @@ class ItemSpec:
     objectives: tuple[str, ...] = ()
     content_hash: str = ""
     quiz: Quiz | None = None  # kind "quiz": its settings and questions
+    question_html: tuple[dict[str, str], ...] = ()  # per question: its texts rendered (render_question)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,2 @@
+"""Quizzes: stored quiz settings and versioned questions (synced from course files); attempts,
+review and item analysis build on them."""
