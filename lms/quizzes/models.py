@@ -50,3 +50,62 @@ class QuestionVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+ATTEMPT_STATES = ("open", "submitted")
+
+
+class QuizAttempt(Base):
+    """One attempt at a quiz: the questions drawn (and their option orders) are fixed at the start
+    from a stored seed, so a reload or another device resumes exactly the same attempt."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "quiz_item_id", "number"),
+        # At most one open attempt per learner and quiz.
+        Index("uq_quiz_attempts_open", "enrollment_id", "quiz_item_id", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+        CheckConstraint("(state = 'open' AND submitted_at IS NULL) OR "
+                        "(state = 'submitted' AND submitted_at IS NOT NULL)", name="state_matches_submitted_at"),
+        CheckConstraint("number >= 1", name="positive_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    quiz_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    # The drawn questions in presentation order: [{"question_id": 7, "order": [2, 0, 1]}, ...]
+    # ("order": the options, pairs' answers, items or drop-down options as shown, by original index).
+    layout: Mapped[list] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    points_earned: Mapped[float | None] = mapped_column(Float)
+    points_possible: Mapped[float | None] = mapped_column(Float)
+    pending: Mapped[int] = mapped_column(Integer, default=0)  # essays awaiting a grader
+    passed: Mapped[bool | None] = mapped_column()  # None until graded (or while essays are pending)
+
+    @property
+    def percent(self) -> float | None:
+        if self.points_earned is None or not self.points_possible:
+            return None
+        return 100 * self.points_earned / self.points_possible
+
+
+class AttemptAnswer(Base):
+    """The learner's answer to one question (version) of an attempt."""
+
+    __tablename__ = "attempt_answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    response: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Final once checked (immediate feedback) or submitted; then scored.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fraction: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(20))  # correct, partial, incorrect, pending, unanswered

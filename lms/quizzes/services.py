@@ -1,0 +1,278 @@
+"""Quiz attempts: starting, saving, checking, submitting, grading. No HTTP objects here.
+
+The attempt lives on the server: its questions and option orders are drawn once from a stored
+seed, answers are saved as the learner goes, the deadline is enforced here (with a short grace for
+the request in flight), and submission is a conditional update, so a double click or two tabs grade
+once: the loser re-reads and answers with what already happened.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from blinker import Namespace
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.enrollments import services as enrollments
+from lms.errors import Conflict, DomainError, NotFound
+from lms.questions.formats.canonical import question_from_json
+from lms.questions.model import FillInBlanks, Matching, MultipleResponse, Ordering, Question, SingleChoice
+from lms.questions.scoring import score
+from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt, QuizConfig
+from lms.quizzes.sync import QUIZ_DEFAULTS
+
+GRACE = timedelta(seconds=30)  # answers sent just after the deadline (network, slow phone) still count
+
+signals = Namespace()
+# Sent inside the transaction that graded the attempt: progress and credentials subscribe.
+quiz_submitted = signals.signal("quiz-submitted")
+
+
+class QuizUnavailable(DomainError):
+    status_code = 409
+
+
+class AttemptLimitReached(QuizUnavailable):
+    pass
+
+
+class TooSoon(QuizUnavailable):
+    def __init__(self, message: str, retry_at: datetime):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AttemptClosed(Conflict):
+    """The attempt was already submitted (or its time ran out and it was submitted)."""
+
+
+@dataclass(frozen=True)
+class QuizInfo:
+    item_id: int
+    settings: dict
+    questions: tuple[QuestionVersion, ...]  # live versions, in the author's order
+
+    @property
+    def pass_score(self) -> float:
+        return float(self.settings["pass_score"])
+
+
+def get_quiz(db: Session, item_id: int) -> QuizInfo:
+    config = db.get(QuizConfig, item_id)
+    if config is None:
+        raise NotFound("This quiz has not been synced yet.")
+    questions = tuple(db.scalars(
+        select(QuestionVersion).where(QuestionVersion.quiz_item_id == item_id, QuestionVersion.retired_at.is_(None))
+        .order_by(QuestionVersion.position)))
+    return QuizInfo(item_id, {**QUIZ_DEFAULTS, **config.settings}, questions)
+
+
+def load_question(version: QuestionVersion) -> Question:
+    return question_from_json(version.spec, version.key)
+
+
+# -- the attempt's layout ---------------------------------------------------------------------------
+
+def build_layout(questions: tuple[QuestionVersion, ...], settings: dict, seed: int) -> list[dict]:
+    """Which questions, in which order, with which option orders: decided once per attempt."""
+    rng = random.Random(seed)
+    pool = list(questions)
+    if settings.get("draw") and settings["draw"] < len(pool):
+        pool = sorted(rng.sample(pool, settings["draw"]), key=lambda q: q.position)
+    if settings.get("shuffle_questions"):
+        rng.shuffle(pool)
+    return [{"question_id": version.id, "order": _option_order(load_question(version), settings, rng)}
+            for version in pool]
+
+
+def _shuffled(n: int, rng: random.Random, *, avoid_identity: bool = False) -> list[int]:
+    order = list(range(n))
+    rng.shuffle(order)
+    if avoid_identity and n > 1 and order == sorted(order):
+        order = order[1:] + order[:1]  # an ordering question must not start out solved
+    return order
+
+
+def _option_order(question: Question, settings: dict, rng: random.Random):
+    shuffle = settings.get("shuffle_options", True)
+    if isinstance(question, (SingleChoice, MultipleResponse)):
+        return _shuffled(len(question.choices), rng) if shuffle else list(range(len(question.choices)))
+    if isinstance(question, Matching):
+        return _shuffled(len(question.pairs), rng)  # the answers' order; never in prompt order
+    if isinstance(question, Ordering):
+        return _shuffled(len(question.items), rng, avoid_identity=True)
+    if isinstance(question, FillInBlanks):
+        return [_shuffled(len(gap.choices), rng) if gap.kind == "select" and shuffle else
+                list(range(len(gap.choices))) for gap in question.gaps]
+    return None
+
+
+# -- starting -------------------------------------------------------------------------------------
+
+def attempts_of(db: Session, enrollment_id: int, item_id: int) -> list[QuizAttempt]:
+    return list(db.scalars(select(QuizAttempt).where(QuizAttempt.enrollment_id == enrollment_id,
+                                                     QuizAttempt.quiz_item_id == item_id)
+                           .order_by(QuizAttempt.number)))
+
+
+def open_attempt(db: Session, enrollment_id: int, item_id: int) -> QuizAttempt | None:
+    return db.scalar(select(QuizAttempt).where(QuizAttempt.enrollment_id == enrollment_id,
+                                               QuizAttempt.quiz_item_id == item_id, QuizAttempt.state == "open"))
+
+
+def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime) -> QuizAttempt:
+    """The learner's open attempt, or a new one if the quiz's rules allow it."""
+    current = open_attempt(db, enrollment_id, quiz.item_id)
+    if current is not None:
+        if not expired(current, now):
+            return current
+        submit_attempt(db, current.id, now)
+    if not quiz.questions:
+        raise QuizUnavailable("This quiz has no questions yet.")
+    done = [a for a in attempts_of(db, enrollment_id, quiz.item_id) if a.state == "submitted"]
+    allowed = quiz.settings.get("attempts") or 0
+    if allowed and len(done) >= allowed:
+        raise AttemptLimitReached(f"You have used all {allowed} attempts at this quiz.")
+    delay = quiz.settings.get("delay") or 0
+    if delay and done:
+        retry_at = done[-1].submitted_at + timedelta(minutes=delay)
+        if now < retry_at:
+            minutes = max(1, int((retry_at - now).total_seconds() // 60) + 1)
+            raise TooSoon(f"You can start your next attempt in {minutes} minute{'s' if minutes > 1 else ''}.",
+                          retry_at)
+    seed = secrets.randbits(31)
+    time_limit = quiz.settings.get("time_limit")
+    attempt = QuizAttempt(enrollment_id=enrollment_id, quiz_item_id=quiz.item_id, seed=seed,
+                          number=(max((a.number for a in done), default=0) + 1), state="open",
+                          layout=build_layout(quiz.questions, quiz.settings, seed), started_at=now,
+                          deadline=now + timedelta(minutes=time_limit) if time_limit else None)
+    db.add(attempt)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:  # the same start twice at once: the other request's attempt is the one
+        existing = open_attempt(db, enrollment_id, quiz.item_id)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def expired(attempt: QuizAttempt, now: datetime) -> bool:
+    return attempt.deadline is not None and now > attempt.deadline + GRACE
+
+
+# -- answering ------------------------------------------------------------------------------------
+
+def answers_of(db: Session, attempt_id: int) -> dict[int, AttemptAnswer]:
+    return {a.question_id: a for a in db.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id))}
+
+
+def _require_open(db: Session, attempt: QuizAttempt, now: datetime) -> None:
+    if attempt.state != "open":
+        raise AttemptClosed("This attempt has already been submitted.")
+    if expired(attempt, now):
+        submit_attempt(db, attempt.id, now)
+        raise AttemptClosed("Time is up: your saved answers were submitted.")
+
+
+def save_responses(db: Session, attempt: QuizAttempt, responses: dict[int, Any], now: datetime) -> int:
+    """Save answers (question version id -> canonical response); answers already final are kept.
+    Returns how many were saved."""
+    _require_open(db, attempt, now)
+    in_attempt = {entry["question_id"] for entry in attempt.layout}
+    existing = answers_of(db, attempt.id)
+    saved = 0
+    for question_id, response in responses.items():
+        if question_id not in in_attempt:
+            continue
+        answer = existing.get(question_id)
+        if answer is None:
+            db.add(AttemptAnswer(attempt_id=attempt.id, question_id=question_id, response=response, saved_at=now))
+        elif answer.checked_at is None:
+            answer.response, answer.saved_at = response, now
+        else:
+            continue
+        saved += 1
+    db.flush()
+    return saved
+
+
+def check_answer(db: Session, attempt: QuizAttempt, question_id: int, now: datetime) -> AttemptAnswer:
+    """Immediate feedback: the answer becomes final and is scored now."""
+    _require_open(db, attempt, now)
+    answer = answers_of(db, attempt.id).get(question_id)
+    if answer is None:
+        raise DomainError("Answer the question before checking it.")
+    if answer.checked_at is None:
+        version = db.get(QuestionVersion, question_id)
+        result = score(load_question(version), answer.response)
+        answer.checked_at, answer.fraction, answer.status = now, result.fraction, result.status
+    return answer
+
+
+# -- submitting -----------------------------------------------------------------------------------
+
+def submit_attempt(db: Session, attempt_id: int, now: datetime) -> QuizAttempt:
+    """Submit and grade, exactly once: the conditional update decides which request grades."""
+    won = db.execute(update(QuizAttempt).where(QuizAttempt.id == attempt_id, QuizAttempt.state == "open")
+                     .values(state="submitted", submitted_at=now)
+                     .execution_options(synchronize_session=False)).rowcount == 1
+    attempt = db.get(QuizAttempt, attempt_id)
+    db.refresh(attempt)
+    if won:
+        _grade(db, attempt, now)
+    return attempt
+
+
+def _grade(db: Session, attempt: QuizAttempt, now: datetime) -> None:
+    ids = [entry["question_id"] for entry in attempt.layout]
+    versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
+    answers = answers_of(db, attempt.id)
+    earned = possible = 0.0
+    pending = 0
+    for question_id in ids:
+        version = versions[question_id]
+        question = load_question(version)
+        if not question.scored:
+            continue
+        answer = answers.get(question_id)
+        if answer is None:
+            answer = AttemptAnswer(attempt_id=attempt.id, question_id=question_id, response=None, saved_at=now)
+            db.add(answer)
+        if answer.checked_at is None or answer.fraction is None:
+            result = score(question, answer.response)
+            answer.fraction, answer.status, answer.checked_at = result.fraction, result.status, now
+        possible += version.points
+        earned += version.points * (answer.fraction or 0.0)
+        pending += answer.status == "pending"
+    quiz = get_quiz(db, attempt.quiz_item_id)
+    attempt.points_earned, attempt.points_possible, attempt.pending = round(earned, 6), possible, pending
+    attempt.passed = None if pending else (possible > 0 and 100 * earned / possible >= quiz.pass_score - 1e-9)
+    db.flush()
+    if attempt.passed and quiz.settings.get("role", "module") == "module":
+        enrollments.complete_item(db, attempt.enrollment_id, attempt.quiz_item_id, "passed")
+    quiz_submitted.send(db, attempt=attempt)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+def counted_attempt(attempts: list[QuizAttempt], rule: str) -> QuizAttempt | None:
+    """The attempt that counts for the grade: the highest or the latest submitted one."""
+    graded = [a for a in attempts if a.state == "submitted" and a.points_possible]
+    if not graded:
+        return None
+    if rule == "latest":
+        return graded[-1]
+    return max(graded, key=lambda a: (a.points_earned / a.points_possible, -a.number))
+
+
+def attempt_count(db: Session, enrollment_id: int, item_id: int) -> int:
+    return db.scalar(select(func.count(QuizAttempt.id)).where(
+        QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == item_id)) or 0
