@@ -87,8 +87,9 @@ def register_blueprints(app: Flask) -> None:
     from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
     from lms.progress.views import bp as progress_bp  # noqa: PLC0415
+    from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
 
-    for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp):
+    for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp):
         app.register_blueprint(blueprint)
 
 

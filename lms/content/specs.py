@@ -13,9 +13,9 @@ from lms.questions.model import Quiz
 LESSON_PATH = "/courses/{course}/{module}/{item}"
 MEDIA_PATH = "/media/{sha256}{extension}"
 
-# Item kinds this version can present to learners. Quizzes and capstones are listed as the
-# course's assessments but are not yet takeable (their issues add them to this set).
-SUPPORTED_ITEM_KINDS = frozenset({"lesson"})
+# Item kinds this version can present to learners. Capstones are listed as the course's
+# assessments but are not yet takeable (the capstone issue adds them to this set).
+SUPPORTED_ITEM_KINDS = frozenset({"lesson", "quiz"})
 
 
 @dataclass(frozen=True)

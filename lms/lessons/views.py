@@ -3,6 +3,9 @@ the learner's enrollment and their last position into ``g.course_access``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
 from lms.catalog import services as catalog
@@ -13,6 +16,22 @@ from lms.lessons.outline import outline_html
 from lms.security import access
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """What a panel for a non-lesson item (a quiz, later a capstone) gets to build its part of the
+    item page with."""
+
+    outline: catalog.Outline
+    item: catalog.OutlineItem
+    enrollment_id: int | None
+    completed_ids: set[int]
+
+
+# Item kinds other than lessons render their own panel on the item page; features register here
+# (lms/quizzes/views.py registers "quiz"), so this page does not depend on them.
+ITEM_PANELS: dict[str, Callable[[ItemPage], str]] = {}
 
 
 def _outline() -> catalog.Outline:
@@ -40,9 +59,13 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
         db.commit()
     previous_step, next_step = outline.neighbours(item)
     progress = enrollments.summarize(outline, done_ids, item.id)
+    panel = ITEM_PANELS.get(item.kind)
+    if panel is not None:
+        html = panel(ItemPage(outline, item, access_.enrollment_id, done_ids))
+    else:
+        html = catalog.get_item_html(db, item.id, outline.content_hash) if item.takeable else ""
     return render_template(
-        "lessons/lesson.html", outline=outline, item=item,
-        html=catalog.get_item_html(db, item.id, outline.content_hash) if item.takeable else "",
+        "lessons/lesson.html", outline=outline, item=item, html=html,
         done_ids=done_ids, previous_step=previous_step, next_step=next_step, progress=progress,
         enrolled=access_.enrollment_id is not None, outline_html=outline_html(outline, done_ids, item.id),
     )

@@ -118,7 +118,7 @@ def test_new_learner_enrolls_reads_a_lesson_and_sees_progress(browser, live_serv
         expect(progress).to_be_visible()
         percent = int(re.search(r"(\d+)% done", progress.inner_text()).group(1))
         assert 0 < percent < 100, progress.inner_text()
-        expect(page.get_by_text(re.compile(r"1 of 6 lessons"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"1 of 6 activities"))).to_be_visible()
         assert_fits_phone(page)
     finally:
         context.close()

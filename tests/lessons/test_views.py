@@ -146,7 +146,7 @@ def test_a_quiz_page_is_not_a_dead_end(auth, client, db, app, courses_root, make
     enroll(make_user("me@example.com"), db.query(Course).one())
     auth.login("me@example.com")
     page = client.get("/courses/py/module-1/check").get_data(as_text=True)
-    assert "opens in a coming release" in page
+    assert "Start the quiz" in page
     assert 'rel="prev" href="/courses/py/module-1/lesson-3"' in page
     assert 'rel="next" href="/courses/py/module-2/lesson-1"' in page
 
