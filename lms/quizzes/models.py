@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -109,3 +109,8 @@ class AttemptAnswer(Base):
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fraction: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str | None] = mapped_column(String(20))  # correct, partial, incorrect, pending, unanswered
+    # Essays: the learner's Markdown rendered once when saved (through lms.markup), and the grading.
+    response_html: Mapped[str | None] = mapped_column(Text)
+    grader_comment: Mapped[str | None] = mapped_column(Text)
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

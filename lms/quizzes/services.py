@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from lms.enrollments import services as enrollments
 from lms.errors import Conflict, DomainError, NotFound
+from lms.markup import render_markdown
 from lms.questions.formats.canonical import question_from_json
 from lms.questions.model import FillInBlanks, Matching, MultipleResponse, Ordering, Question, SingleChoice
 from lms.questions.scoring import score
@@ -188,17 +189,21 @@ def save_responses(db: Session, attempt: QuizAttempt, responses: dict[int, Any],
     _require_open(db, attempt, now)
     in_attempt = {entry["question_id"] for entry in attempt.layout}
     existing = answers_of(db, attempt.id)
+    essays = set(db.scalars(select(QuestionVersion.id).where(QuestionVersion.id.in_(list(responses)),
+                                                             QuestionVersion.type == "essay")))
     saved = 0
     for question_id, response in responses.items():
         if question_id not in in_attempt:
             continue
         answer = existing.get(question_id)
         if answer is None:
-            db.add(AttemptAnswer(attempt_id=attempt.id, question_id=question_id, response=response, saved_at=now))
-        elif answer.checked_at is None:
-            answer.response, answer.saved_at = response, now
-        else:
+            answer = AttemptAnswer(attempt_id=attempt.id, question_id=question_id, saved_at=now)
+            db.add(answer)
+        elif answer.checked_at is not None:
             continue
+        answer.response, answer.saved_at = response, now
+        if question_id in essays:  # learner-written text reaches pages only through lms.markup
+            answer.response_html = render_markdown(response).html if isinstance(response, str) else None
         saved += 1
     db.flush()
     return saved
@@ -235,11 +240,8 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime) -> None:
     ids = [entry["question_id"] for entry in attempt.layout]
     versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
     answers = answers_of(db, attempt.id)
-    earned = possible = 0.0
-    pending = 0
     for question_id in ids:
-        version = versions[question_id]
-        question = load_question(version)
+        question = load_question(versions[question_id])
         if not question.scored:
             continue
         answer = answers.get(question_id)
@@ -249,9 +251,18 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime) -> None:
         if answer.checked_at is None or answer.fraction is None:
             result = score(question, answer.response)
             answer.fraction, answer.status, answer.checked_at = result.fraction, result.status, now
-        possible += version.points
-        earned += version.points * (answer.fraction or 0.0)
-        pending += answer.status == "pending"
+    db.flush()
+    _settle(db, attempt)
+
+
+def _settle(db: Session, attempt: QuizAttempt) -> None:
+    """Totals, pass or fail (undecided while essays wait for a grader), and what a pass records."""
+    rows = db.execute(select(AttemptAnswer.fraction, AttemptAnswer.status, QuestionVersion.points)
+                      .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_id)
+                      .where(AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.status.is_not(None))).all()
+    earned = sum(points * (fraction or 0.0) for fraction, _status, points in rows)
+    possible = sum(points for _fraction, _status, points in rows)
+    pending = sum(1 for _fraction, status, _points in rows if status == "pending")
     quiz = get_quiz(db, attempt.quiz_item_id)
     attempt.points_earned, attempt.points_possible, attempt.pending = round(earned, 6), possible, pending
     attempt.passed = None if pending else (possible > 0 and 100 * earned / possible >= quiz.pass_score - 1e-9)
@@ -259,6 +270,62 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime) -> None:
     if attempt.passed and quiz.settings.get("role", "module") == "module":
         enrollments.complete_item(db, attempt.enrollment_id, attempt.quiz_item_id, "passed")
     quiz_submitted.send(db, attempt=attempt)
+
+
+# -- essays ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PendingEssay:
+    answer: AttemptAnswer
+    attempt: QuizAttempt
+    version: QuestionVersion
+    learner_name: str
+    quiz_title: str
+
+
+def pending_essays(db: Session, course_id: int) -> list[PendingEssay]:
+    """Essays of submitted attempts waiting for a grader in a course, oldest first."""
+    from lms.auth.models import User  # noqa: PLC0415
+    from lms.catalog.models import Item  # noqa: PLC0415
+    from lms.enrollments.models import Enrollment  # noqa: PLC0415
+
+    rows = db.execute(
+        select(AttemptAnswer, QuizAttempt, QuestionVersion, User.name, Item.title)
+        .join(QuizAttempt, QuizAttempt.id == AttemptAnswer.attempt_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_id)
+        .join(Enrollment, Enrollment.id == QuizAttempt.enrollment_id)
+        .join(User, User.id == Enrollment.user_id)
+        .join(Item, Item.id == QuizAttempt.quiz_item_id)
+        .where(Item.course_id == course_id, AttemptAnswer.status == "pending", QuizAttempt.state == "submitted")
+        .order_by(QuizAttempt.submitted_at, AttemptAnswer.id)
+    ).all()
+    return [PendingEssay(*row) for row in rows]
+
+
+def grade_essay(db: Session, answer_id: int, course_id: int, grader_id: int, points: float, comment: str,
+                now: datetime) -> QuizAttempt:
+    """Score a pending essay (0..its points); the attempt's result is settled when none is left."""
+    from lms.catalog.models import Item  # noqa: PLC0415
+
+    answer = db.get(AttemptAnswer, answer_id)
+    attempt = db.get(QuizAttempt, answer.attempt_id) if answer else None
+    item = db.get(Item, attempt.quiz_item_id) if attempt else None
+    if answer is None or item is None or item.course_id != course_id:
+        raise NotFound("There is no such essay in this course.")
+    version = db.get(QuestionVersion, answer.question_id)
+    if not 0 <= points <= version.points:
+        raise DomainError(f"Give between 0 and {version.points:g} points.")
+    fraction = points / version.points
+    claimed = db.execute(update(AttemptAnswer).where(AttemptAnswer.id == answer_id, AttemptAnswer.status == "pending")
+                         .values(fraction=fraction, graded_by_id=grader_id, graded_at=now,
+                                 grader_comment=comment.strip()[:5000] or None,
+                                 status="correct" if fraction >= 1 else "partial" if fraction > 0 else "incorrect")
+                         .execution_options(synchronize_session=False)).rowcount == 1
+    if not claimed:
+        raise Conflict("Another grader has already graded this essay.")
+    db.refresh(answer)
+    _settle(db, attempt)
+    return attempt
 
 
 # -- results --------------------------------------------------------------------------------------

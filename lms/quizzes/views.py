@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from lms.catalog import services as catalog
 from lms.db import get_db, utcnow
+from lms.errors import DomainError
 from lms.lessons.views import ITEM_PANELS, ItemPage
 from lms.questions.model import FillInBlanks, Question
 from lms.questions.scoring import match_text, numeric_matches, parse_number
@@ -308,3 +309,59 @@ def render_cloze(view: QuestionView, disabled: bool) -> Markup:
                 f'autocomplete="off" spellcheck="false"{off}>')
 
     return Markup(_GAP_MARKER.sub(control, html))  # noqa: S704 - html is sanitized at sync; controls escaped
+
+
+# -- instructors: item analysis --------------------------------------------------------------------
+
+@bp.route(QUIZ_PATH + "/analysis")
+@access("course_instructor")
+def analysis(course_slug: str, module_slug: str, item_slug: str):
+    from lms.quizzes.analysis import quiz_statistics  # noqa: PLC0415
+
+    outline, item = _quiz_item(module_slug, item_slug)
+    stats = quiz_statistics(get_db(), item.id)
+    return render_template("quizzes/analysis.html", outline=outline, item=item, stats=stats)
+
+
+@bp.route(QUIZ_PATH + "/analysis.csv")
+@access("course_instructor")
+def analysis_csv(course_slug: str, module_slug: str, item_slug: str):
+    from lms.quizzes.analysis import quiz_statistics, to_csv  # noqa: PLC0415
+
+    _outline, item = _quiz_item(module_slug, item_slug)
+    body = to_csv(quiz_statistics(get_db(), item.id))
+    filename = f"{course_slug}-{module_slug}-{item_slug}-item-analysis.csv"
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
+                       "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+# -- graders: essays waiting for a score ------------------------------------------------------------
+
+@bp.route("/courses/<course_slug>/essays")
+@access("course_grader")
+def essays(course_slug: str):
+    essays_ = services.pending_essays(get_db(), g.course_access.course_id)
+    return render_template("quizzes/essays.html", course_slug=course_slug, essays=essays_)
+
+
+@bp.route("/courses/<course_slug>/essays/<int:answer_id>", methods=["POST"])
+@access("course_grader")
+def grade_essay(course_slug: str, answer_id: int):
+    from flask_login import current_user  # noqa: PLC0415
+
+    db = get_db()
+    raw = request.form.get("points", "").strip().replace(",", ".")
+    try:
+        points = float(raw)
+    except ValueError:
+        flash("Enter the points as a number, e.g. 3 or 2.5.", "error")
+        return redirect(f"/courses/{course_slug}/essays#answer-{answer_id}")
+    try:
+        services.grade_essay(db, answer_id, g.course_access.course_id, current_user.id, points,
+                             request.form.get("comment", ""), utcnow())
+        db.commit()
+        flash("Graded.", "success")
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    return redirect(f"/courses/{course_slug}/essays")

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 18:20:36.583482
+Create Date: 2026-11-23 18:25:47.575615
 """
 from alembic import op
 import sqlalchemy as sa
@@ -53,7 +53,12 @@ def upgrade() -> None:
     sa.Column('checked_at', lms.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('fraction', sa.Float(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=True),
+    sa.Column('response_html', sa.Text(), nullable=True),
+    sa.Column('grader_comment', sa.Text(), nullable=True),
+    sa.Column('graded_by_id', sa.Integer(), nullable=True),
+    sa.Column('graded_at', lms.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'], name=op.f('fk_attempt_answers_attempt_id_quiz_attempts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['graded_by_id'], ['users.id'], name=op.f('fk_attempt_answers_graded_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_attempt_answers_question_id_questions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt_answers')),
     sa.UniqueConstraint('attempt_id', 'question_id', name=op.f('uq_attempt_answers_attempt_id_question_id'))
