@@ -254,6 +254,38 @@ def quizzes_convert(path: Path, target: str, output: Path | None) -> None:
         click.echo(result.text, nl=False)
 
 
+@quizzes_cli.command("regrade")
+@click.argument("quiz", metavar="COURSE/MODULE/QUIZ")
+@click.option("--question", "key", required=True, help="The question's key (see the quiz's item analysis).")
+@click.option("--dry-run", is_flag=True, help="Show what would change, change nothing.")
+def quizzes_regrade(quiz: str, key: str, dry_run: bool) -> None:
+    """Re-score past answers to a question with its current version (audited)."""
+    from lms.catalog.models import Course, Item, Module  # noqa: PLC0415
+    from lms.db import utcnow  # noqa: PLC0415
+    from lms.quizzes.services import regrade_question  # noqa: PLC0415
+
+    parts = quiz.strip("/").split("/")
+    if len(parts) != 3:
+        _fail("name the quiz as COURSE/MODULE/QUIZ, e.g. python-data-analysis/pandas-basics/check")
+    db = get_db()
+    item_id = db.scalar(select(Item.id).join(Module, Module.id == Item.module_id)
+                        .join(Course, Course.id == Item.course_id)
+                        .where(Course.slug == parts[0], Module.slug == parts[1], Item.slug == parts[2],
+                               Item.kind == "quiz"))
+    if item_id is None:
+        _fail(f"no quiz at {quiz}; check the slugs with `flask courses list` and the course folder")
+    try:
+        changes = regrade_question(db, item_id, key, None, utcnow(), dry_run=dry_run)
+        if not dry_run:
+            db.commit()
+    except DomainError as exc:
+        db.rollback()
+        _fail(exc.message)
+    for change in changes:
+        click.echo(f"attempt {change.attempt_id}: {change.before:g} -> {change.after:g} points")
+    click.echo(f"{len(changes)} answer(s) {'would change' if dry_run else 'changed'}")
+
+
 # -- flask mail ---------------------------------------------------------------------------------
 
 mail_cli = AppGroup("mail", help="The mail outbox.")

@@ -328,6 +328,68 @@ def grade_essay(db: Session, answer_id: int, course_id: int, grader_id: int, poi
     return attempt
 
 
+# -- regrading ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RegradeChange:
+    attempt_id: int
+    before: float  # points earned on the question
+    after: float
+
+
+def regrade_question(db: Session, quiz_item_id: int, key: str, actor_id: int | None, now: datetime, *,
+                     dry_run: bool = False) -> list[RegradeChange]:
+    """Re-score every submitted answer to earlier versions of a question with its current version.
+
+    The explicit, audited way past grades change (a sync alone never does). Only possible when the
+    current version accepts the same kind of response (same type and, for choices, pairs, items and
+    gaps, the same count). Passes it creates are recorded; passes already recorded are never taken away.
+    """
+    from lms.audit import services as audit  # noqa: PLC0415
+
+    versions = list(db.scalars(select(QuestionVersion).where(
+        QuestionVersion.quiz_item_id == quiz_item_id, QuestionVersion.key == key).order_by(QuestionVersion.version)))
+    current = next((v for v in versions if v.retired_at is None), None)
+    if current is None:
+        raise NotFound(f"No live question with key {key!r} in this quiz.")
+    new_question = load_question(current)
+    changes: list[RegradeChange] = []
+    touched: set[int] = set()
+    old_ids = [v.id for v in versions if v.id != current.id]
+    for version in versions:
+        if version.id != current.id and not _same_shape(load_question(version), new_question):
+            raise DomainError(f"Version {version.version} of {key!r} takes a different kind of answer than the "
+                              "current version, so its answers cannot be re-scored with it.")
+    rows = db.execute(select(AttemptAnswer, QuizAttempt).join(QuizAttempt, QuizAttempt.id == AttemptAnswer.attempt_id)
+                      .where(AttemptAnswer.question_id.in_([*old_ids, current.id]),
+                             QuizAttempt.state == "submitted", AttemptAnswer.status != "pending")).all()
+    for answer, attempt in rows:
+        result = score(new_question, answer.response)
+        before = (answer.fraction or 0.0) * current.points
+        after = result.fraction * current.points
+        if abs(before - after) > 1e-9 or answer.status != result.status:
+            changes.append(RegradeChange(attempt.id, before, after))
+            if not dry_run:
+                answer.fraction, answer.status = result.fraction, result.status
+                touched.add(attempt.id)
+    if not dry_run:
+        db.flush()
+        for attempt_id in sorted(touched):
+            _settle(db, db.get(QuizAttempt, attempt_id))
+        audit.record(db, "quiz.regrade", "item", quiz_item_id, actor_id, question_key=key,
+                     version=current.version, answers_changed=len(changes))
+    return changes
+
+
+def _same_shape(old: Question, new: Question) -> bool:
+    if old.type != new.type:
+        return False
+    for attribute in ("choices", "pairs", "items", "gaps"):
+        if len(getattr(old, attribute, ())) != len(getattr(new, attribute, ())):
+            return False
+    return True
+
+
 # -- results --------------------------------------------------------------------------------------
 
 def counted_attempt(attempts: list[QuizAttempt], rule: str) -> QuizAttempt | None:

@@ -81,3 +81,17 @@ def test_learners_cannot_grade(auth, client, db, quiz_setup):
     assert client.get("/courses/quiz-course/essays").status_code == 403
     essay = db.scalar(select(AttemptAnswer).where(AttemptAnswer.status == "pending"))
     assert auth.post(f"/courses/quiz-course/essays/{essay.id}", {"points": "1"}).status_code == 403
+
+
+def test_regrade_command(app, db, quiz_setup):
+    setup = quiz_setup()
+    _submitted(db, setup)
+    run = app.test_cli_runner().invoke
+    assert "name the quiz as COURSE/MODULE/QUIZ" in run(args=["quizzes", "regrade", "nope", "--question", "x"]).output
+    missing = run(args=["quizzes", "regrade", "quiz-course/module-1/nope", "--question", "x"])
+    assert missing.exit_code == 1 and "no quiz at" in missing.output
+    unknown = run(args=["quizzes", "regrade", "quiz-course/module-1/check", "--question", "x"])
+    assert unknown.exit_code == 1 and "No live question with key 'x'" in unknown.output
+    dry = run(args=["quizzes", "regrade", "quiz-course/module-1/check", "--question", "capital-of-france",
+                    "--dry-run"])
+    assert dry.exit_code == 0 and "0 answer(s) would change" in dry.output

@@ -239,3 +239,49 @@ def test_two_submissions_racing_grade_once(app, db, quiz_setup):
     db.expire_all()
     assert len(db.scalars(select(ItemCompletion)).all()) == 1
     assert db.get(QuizAttempt, attempt.id).points_earned == 4
+
+
+def test_a_sync_never_changes_past_grades_an_audited_regrade_does(app, db, quiz_setup, courses_root):
+    from lms.audit.models import AuditEvent
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+
+    setup = quiz_setup()
+    quiz = services.get_quiz(db, setup.item.id)
+    attempt = services.start_attempt(db, setup.enrollment.id, quiz, utcnow())
+    responses = _responses(db, attempt)
+    services.save_responses(db, attempt, responses, utcnow())
+    services.submit_attempt(db, attempt.id, utcnow())
+    db.commit()
+    # The author fixes the capital question: Lyon was the intended answer (for the test's sake).
+    quiz_file = courses_root / "quiz-course" / "01-module-1" / "09-check.md"
+    quiz_file.write_text(quiz_file.read_text().replace("= Paris", "= Lyon"))
+    sync_courses(db, load_courses(courses_root / "quiz-course").courses, app.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    db.expire_all()
+    assert db.get(QuizAttempt, attempt.id).points_earned == 4  # the sync changed no grade
+    preview = services.regrade_question(db, setup.item.id, "capital-of-france", None, utcnow(), dry_run=True)
+    assert [(c.before, c.after) for c in preview] == [(1.0, 0.0)]
+    db.rollback()
+    assert db.get(QuizAttempt, attempt.id).points_earned == 4
+    services.regrade_question(db, setup.item.id, "capital-of-france", None, utcnow())
+    db.commit()
+    db.expire_all()
+    assert db.get(QuizAttempt, attempt.id).points_earned == 3
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "quiz.regrade")).one()
+    assert event.data["answers_changed"] == 1 and event.data["question_key"] == "capital-of-france"
+    # the pass stays recorded: regrades never take a completion away
+    assert db.scalar(select(ItemCompletion.how)) == "passed"
+
+
+def test_regrade_refuses_a_question_whose_answers_changed_shape(app, db, quiz_setup, courses_root):
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+
+    setup = quiz_setup()
+    quiz_file = courses_root / "quiz-course" / "01-module-1" / "09-check.md"
+    quiz_file.write_text(quiz_file.read_text().replace("- [ ] 3\n", ""))
+    sync_courses(db, load_courses(courses_root / "quiz-course").courses, app.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    with pytest.raises(services.DomainError, match="different kind of answer"):
+        services.regrade_question(db, setup.item.id, "what-does-len-1-2-return", None, utcnow())
