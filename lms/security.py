@@ -79,6 +79,12 @@ def _course_access(load_roles: bool) -> CourseAccess:
     return access
 
 
+def staff_roles(user_id: int, course_id: int) -> frozenset[str]:
+    """The course roles a user holds ("instructor", "grader"), for pages that show staff links."""
+    return frozenset(get_db().connection().execute(_ROLES_QUERY, {"user_id": user_id, "course_id": course_id})
+                     .scalars())
+
+
 def _is_admin() -> bool:
     return current_user.is_authenticated and current_user.is_admin
 

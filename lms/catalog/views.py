@@ -13,7 +13,7 @@ from lms.db import get_db
 from lms.enrollments import services as enrollments
 from lms.enrollments.forms import EnrollForm
 from lms.errors import NotFound
-from lms.security import access
+from lms.security import access, staff_roles
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
@@ -45,13 +45,16 @@ def course(course_slug: str):
     course_ = services.get_course(db, course_slug)
     outline = services.get_outline(db, course_)
     enrollment = progress = None
+    roles: frozenset[str] = frozenset()
     if current_user.is_authenticated:
+        roles = frozenset({"instructor", "grader"}) if current_user.is_admin else staff_roles(current_user.id,
+                                                                                               course_.id)
         enrollment = enrollments.get_enrollment(db, current_user.id, course_.id)
         if enrollment is not None:
             done = enrollments.completed_item_ids(db, [enrollment.id])[enrollment.id]
             progress = enrollments.summarize(outline, done, enrollment.last_item_id)
     return render_template("catalog/course.html", course=course_, outline=outline, enrollment=enrollment,
-                           progress=progress, form=EnrollForm())
+                           progress=progress, form=EnrollForm(), roles=roles)
 
 
 @bp.route("/media/<name>")

@@ -95,3 +95,22 @@ def test_regrade_command(app, db, quiz_setup):
     dry = run(args=["quizzes", "regrade", "quiz-course/module-1/check", "--question", "capital-of-france",
                     "--dry-run"])
     assert dry.exit_code == 0 and "0 answer(s) would change" in dry.output
+
+
+def test_course_page_links_staff_to_their_tools(auth, client, db, make_user, quiz_setup):
+    quiz_setup()
+    teacher = make_user("teacher@example.com")
+    grant(db, teacher, "instructor", "quiz-course")
+    grader = make_user("grader@example.com")
+    grant(db, grader, "grader", "quiz-course")
+    db.commit()
+    auth.login("learner@example.com")
+    assert "For course staff" not in client.get("/courses/quiz-course").get_data(as_text=True)
+    auth.logout()
+    auth.login("grader@example.com")
+    page = client.get("/courses/quiz-course").get_data(as_text=True)
+    assert "Essays to grade" in page and "Item analysis" not in page
+    auth.logout()
+    auth.login("teacher@example.com")
+    page = client.get("/courses/quiz-course").get_data(as_text=True)
+    assert f'href="{QUIZ_URL}/analysis"' in page
