@@ -41,9 +41,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 
+from lms.questions.formats import ExportResult
 from lms.questions.model import (
     TEXT_FORMATS,
     Choice,
@@ -490,14 +491,6 @@ def _numeric_value(src: _Src, line: int, fraction: float, feedback: RichText | N
 
 
 # -- writing ---------------------------------------------------------------------------------------
-
-@dataclass
-class ExportResult:
-    """The GIFT text, and one line for each thing the quiz holds that GIFT cannot say."""
-
-    text: str
-    unexpressed: list[str] = field(default_factory=list)
-
 
 def export(quiz: Quiz, *, question_ids: Sequence[object | None] | None = None) -> ExportResult:
     """The quiz as GIFT, laid out as Moodle's own export writes it (TAB-indented answers, explicit

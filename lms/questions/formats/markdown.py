@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lms.questions.formats import ExportResult
 from lms.questions.model import (
     Choice,
     Description,
@@ -383,12 +384,6 @@ def _cloze(block: _Block, common: dict) -> FillInBlanks:
 
 
 # -- writing --------------------------------------------------------------------------------------
-
-@dataclass
-class ExportResult:
-    text: str
-    unexpressed: list[str]
-
 
 def export(quiz: Quiz) -> ExportResult:
     """The quiz in the Markdown syntax (front matter included). What it cannot say is listed."""
