@@ -126,6 +126,7 @@ class _CourseLoader:
         self.problems = problems
         self._error_count_at_start = len([p for p in problems if p.severity == ERROR])
         self._quiz_lines: dict[Path, list[int]] = {}  # quiz file -> line of each question
+        self.lesson_slugs: set[str] = set()  # every lesson's slug in the course (for quiz lesson= pointers)
         self.assets: dict[str, AssetSpec] = {}  # course-relative path -> asset
         self.lesson_urls: dict[str, str] = {}  # course-relative .md path -> URL
 
@@ -309,6 +310,8 @@ class _CourseLoader:
                                       "rename one")
                 continue
             seen_positions[item.position], seen_slugs[item.slug] = name, name
+            if item.kind == "lesson":
+                self.lesson_slugs.add(item.slug)
             relative = path.relative_to(self.folder).as_posix()
             self.lesson_urls[relative] = LESSON_PATH.format(course=self.course_slug, module=module_slug, item=item.slug)
             items.append(item)
@@ -374,6 +377,9 @@ class _CourseLoader:
         question_html: tuple[dict[str, str], ...] = ()
         if pending.quiz is not None:
             question_html = self._render_questions(pending)
+            self._check_lesson_pointers(pending)
+            if pending.quiz.description is not None:  # the quiz's introduction is its item's HTML
+                html = self._render(pending.quiz.description.text, pending.path, 1, pending.path.parent)
         quiz_json = pending.quiz.to_json() if pending.quiz else None
         content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html, quiz_json,
                              question_html)
@@ -381,6 +387,14 @@ class _CourseLoader:
                         source_path=self.show(pending.path), html=html, minutes=pending.minutes,
                         objectives=pending.objectives, content_hash=content_hash, quiz=pending.quiz,
                         question_html=question_html)
+
+    def _check_lesson_pointers(self, pending: _PendingItem) -> None:
+        lines = self._quiz_lines.get(pending.path, [])
+        for n, question in enumerate(pending.quiz.questions):
+            if question.lesson and question.lesson not in self.lesson_slugs:
+                self.problem(pending.path, lines[n] if n < len(lines) else 0,
+                             f"lesson={question.lesson}: no lesson of this course has that slug; use a lesson "
+                             "file's name without its number (e.g. lesson=reading-csv)")
 
     def _render_questions(self, pending: _PendingItem) -> tuple[dict[str, str], ...]:
         """Each question's texts as HTML, with links and images resolved like a lesson's."""

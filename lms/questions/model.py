@@ -219,7 +219,12 @@ class Quiz:
     title: str
     settings: dict = field(default_factory=dict)
     questions: tuple[Question, ...] = ()
+    description: RichText | None = None  # an introduction shown before the quiz is started
 
     def to_json(self) -> dict:
-        return {"title": self.title, "settings": dict(sorted(self.settings.items())),
-                "questions": [q.to_json() for q in self.questions]}
+        out: dict[str, Any] = {"title": self.title}
+        if self.description is not None:
+            out["description"] = self.description.to_json()
+        out["settings"] = dict(sorted(self.settings.items()))
+        out["questions"] = [q.to_json() for q in self.questions]
+        return out

@@ -196,7 +196,10 @@ def _score_short(q: ShortAnswer, response) -> Score:
 
 
 def _score_numerical(q: Numerical, response) -> Score:
-    value = parse_number(response)
+    try:
+        value = parse_number(response)
+    except ValueError:
+        return Score.of(0.0)  # answered, but not with a number: wrong, not unanswered
     answer = next((a for a in q.answers if numeric_matches(a, value)), None)
     return Score.of(answer.fraction, _feedback(answer.feedback)) if answer else Score.of(0.0)
 

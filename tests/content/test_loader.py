@@ -208,3 +208,17 @@ def test_content_hash_changes_only_with_content(tmp_path):
     assert second.content_hash != first.content_hash
     # the lesson showing the image changed (its media URL did); others did not
     assert second.items[0].content_hash != first.items[0].content_hash
+
+
+def test_quiz_lesson_pointers_must_name_a_lesson(course):
+    (course / "01-module-1" / "04-check.md").write_text(
+        "---\ntype: quiz\ntitle: Check\n---\nRead lesson 1 first.\n\n## Q {lesson=lesson-1}\n= 3\n\n"
+        "## R {lesson=no-such-lesson}\n= 4\n")
+    errors = _messages(load_courses(course))
+    assert errors == ["good-course/01-module-1/04-check.md:10: error: lesson=no-such-lesson: no lesson of this "
+                      "course has that slug; use a lesson file's name without its number (e.g. lesson=reading-csv)"]
+    (course / "01-module-1" / "04-check.md").write_text(
+        "---\ntype: quiz\ntitle: Check\n---\nRead lesson 1 first.\n\n## Q {lesson=lesson-1}\n= 3\n")
+    result = load_courses(course)
+    quiz_item = next(i for i in result.courses[0].items if i.kind == "quiz")
+    assert quiz_item.html == "<p>Read lesson 1 first.</p>"

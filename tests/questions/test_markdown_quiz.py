@@ -51,6 +51,7 @@ def test_every_type_parses_to_the_right_model():
     assert "- [ ] not an option" in code.text.text and len(code.choices) == 2
     assert all(problems(q) == [] for q in quiz.questions)
     assert quiz.settings == {"pass_score": 70, "attempts": 3}
+    assert quiz.description.text == "An introduction to the quiz: not a question."
 
 
 def test_scoring_through_the_parsed_questions():
@@ -114,7 +115,7 @@ def test_canonical_json_is_deterministic_and_has_no_positions():
     text = canonical.dumps(quiz)
     assert text == canonical.dumps(_parse_file((FIXTURES / "every-type.md").read_text()))
     assert '"line"' not in text and '"id"' not in text
-    assert text.startswith('{\n  "title": "Every question type",\n  "settings"')
+    assert text.startswith('{\n  "title": "Every question type",\n  "description"')
 
 
 def test_exporting_what_markdown_cannot_say_is_reported():
@@ -141,3 +142,40 @@ def test_every_example_in_the_course_format_doc_parses_cleanly():
             types.add(question.type)
     assert types == {"single", "multi", "truefalse", "short", "numerical", "matching", "ordering", "cloze", "essay",
                      "description"}
+
+
+def test_questions_without_answer_lines_end_with_their_explanation():
+    cloze, essay = _body("## Fill it\nThe capital is [[Paris]].\n> Paris since 987.\n\n"
+                         "## Discuss. {type=essay}\nIn two sentences.\n\n> A good answer names both.\n").questions
+    assert cloze.general_feedback.text == "Paris since 987." and "987" not in cloze.text.text
+    assert essay.general_feedback.text == "A good answer names both." and essay.text.text.endswith("two sentences.")
+
+
+def test_double_brackets_in_code_are_not_gaps():
+    quiz = _body('## Which selects two columns?\n```python\ndf[["a", "b"]]\n```\nAnd `x[[0]]`?\n- [x] yes\n- [ ] no\n')
+    assert quiz.questions[0].type == "single"
+    cloze = _body("## Fill\n`df[[cols]]` selects; [[groupby]] groups.\n").questions[0]
+    assert cloze.type == "cloze" and cloze.text.text == "Fill\n\n`df[[cols]]` selects; [[1]] groups."
+
+
+def test_true_false_feedback_keeps_its_place():
+    quiz = _body("## Q\n= false\n  >\n  > Right: it is false.\n")
+    q = quiz.questions[0]
+    assert q.feedback_true is None and q.feedback_false.text == "Right: it is false."
+    again = _body(markdown.export(quiz).text.split("---\n", 2)[2]).questions[0]
+    assert again == q
+
+
+def test_feedback_under_pairs_or_items_is_an_error_not_lost():
+    with pytest.raises(MarkdownQuizError, match="matching pairs have no feedback of their own") as caught:
+        _body("## Q\n- a -> b\n  > no\n- c -> d\n")
+    assert caught.value.line == 3
+
+
+def test_short_answer_catch_all_defaults_to_zero_and_numbers_keep_their_precision():
+    quiz = _body("## Q\n= yes\n= *\n  > Try again.\n\n## N {points=2.5}\n= 1234567.5 +- 0.0001\n= {33.3333333%} 1..2\n")
+    short, number = quiz.questions
+    assert short.answers[1].fraction == 0
+    text = markdown.export(quiz).text
+    assert "= 1234567.5 +- 0.0001" in text and "{33.3333333%} 1..2" in text and "points=2.5" in text
+    assert canonical.dumps(_body(text.split("---\n", 2)[2])) == canonical.dumps(quiz)

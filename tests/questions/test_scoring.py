@@ -87,7 +87,7 @@ def test_catastrophic_regex_is_an_authoring_error_and_is_cut_off_when_scoring():
 
 @pytest.mark.parametrize(("typed", "expected"), [
     ("3", 1.0), ("3.5", 1.0), ("2.5", 1.0), ("2.4999", 0.0), ("3,5", 1.0), ("\u22122", 0.0), ("1e0", 0.0),
-    ("abc", None), ("nan", None), ("inf", None),
+    ("abc", 0.0), ("66%", 0.0), ("nan", 0.0), ("inf", 0.0),
 ])
 def test_numerical_tolerance_boundaries(typed, expected):
     q = Numerical(T("x?"), answers=(NumericAnswer(1.0, value=3.0, tolerance=0.5),))

@@ -37,7 +37,8 @@ def loads(text: str) -> Quiz:
     if not isinstance(settings, dict):
         raise QuestionError('"settings" must be an object')
     questions = tuple(question_from_json(q, f"questions[{n}]") for n, q in enumerate(data["questions"]))
-    return Quiz(title=str(data.get("title") or ""), settings=settings, questions=questions)
+    description = _rich(data.get("description"), "description")
+    return Quiz(title=str(data.get("title") or ""), settings=settings, questions=questions, description=description)
 
 
 def _rich(value: Any, where: str) -> RichText | None:

@@ -509,6 +509,8 @@ def export(quiz: Quiz, *, question_ids: Sequence[object | None] | None = None) -
     if quiz.title:
         notes.append(f"quiz: the title {quiz.title!r} is not written (GIFT has no quiz title; give it to the "
                      "importer, e.g. as the file name)")
+    if quiz.description is not None:
+        notes.append("quiz: the introduction is not written (GIFT has no quiz description)")
     if quiz.settings:
         notes.append(f"quiz: settings ({', '.join(sorted(quiz.settings))}) are not part of GIFT")
     parts: list[str] = []

@@ -96,19 +96,22 @@ def parse(body: str, *, title: str, settings: dict | None = None, first_line: in
     """Parse a quiz body (the Markdown after the front matter). ``first_line`` is the body's line
     number in the file, so errors name the file's lines; ``question_lines``, if given, receives the
     line of each question's heading (the canonical model keeps no positions)."""
-    blocks = _split(body, first_line)
+    blocks, intro = _split(body, first_line)
     if question_lines is not None:
         question_lines.extend(block.line for block in blocks)
     questions = tuple(_question(block) for block in blocks)
     if not questions:
         raise MarkdownQuizError(first_line, "the quiz has no questions: start each one with a `## ` heading")
-    return Quiz(title=title, settings=dict(settings or {}), questions=questions)
+    description = RichText(_markdown(intro)) if _markdown(intro).strip() else None
+    return Quiz(title=title, settings=dict(settings or {}), questions=questions, description=description)
 
 
 # -- splitting into question blocks ---------------------------------------------------------------
 
-def _split(body: str, first_line: int) -> list[_Block]:
+def _split(body: str, first_line: int) -> tuple[list[_Block], list[str]]:
+    """The question blocks, and the introduction (the lines before the first question)."""
     blocks: list[_Block] = []
+    intro: list[str] = []
     in_code = False
     current: _Block | None = None
     for offset, raw in enumerate(body.splitlines()):
@@ -121,11 +124,13 @@ def _split(body: str, first_line: int) -> list[_Block]:
             match = HEADING.match(line)
             current = _Block(match.group("text"), _attributes(match.group("attrs"), number), number)
             blocks.append(current)
-        elif current is not None:  # (text before the first question is an introduction: not a question)
+        elif current is not None:
             _add_line(current, line, number, code=is_fence or in_code)
+        else:
+            intro.append(line)
     if in_code:
         raise MarkdownQuizError(first_line + len(body.splitlines()) - 1, "a code block is not closed: add ```")
-    return blocks
+    return blocks, intro
 
 
 def _attributes(text: str | None, line: int) -> dict[str, str]:
@@ -218,7 +223,25 @@ def _feedback(lines: list[str]) -> RichText | None:
     return RichText(text) if text else None
 
 
+def _trailing_feedback(block: _Block) -> None:
+    """A question without answer lines (fill-in-the-blanks, essay, description) ends with its general
+    feedback: the `>` lines after its text."""
+    if block.items or block.general_feedback:
+        return
+    lines = block.text_lines
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start and lines[start - 1].startswith(">"):
+        start -= 1
+    if start < end and start > 0:  # (a question made only of a quote keeps it as its text)
+        block.general_feedback = [line[1:].strip() for line in lines[start:end]]
+        del lines[start:]
+
+
 def _question(block: _Block) -> Question:
+    _trailing_feedback(block)
     attrs = block.attrs
     text = _markdown([block.heading, *([""] if block.text_lines and block.text_lines[0] else []), *block.text_lines])
     common = {
@@ -235,7 +258,7 @@ def _question(block: _Block) -> Question:
                                                      "lines, or only `- prompt -> answer` pairs in one question")
     kind = kinds.pop() if kinds else None
     declared = attrs.get("type")
-    if GAP.search(text) and declared in (None, "cloze"):
+    if declared in (None, "cloze") and any(GAP.search(part) for part, code in _code_split(text) if not code):
         return _cloze(block, common)
     if declared in ("essay", "description") or (kind is None and declared is None):
         if block.items:
@@ -250,6 +273,7 @@ def _question(block: _Block) -> Question:
     if kind == "pair":
         return _matching(block, common, declared)
     if kind == "numbered":
+        _no_item_feedback(block, "ordering items")
         return Ordering(**common, items=tuple(RichText(i.text) for i in block.items))
     return _answers(block, common, declared)
 
@@ -299,7 +323,15 @@ def _choice(block: _Block, common: dict, declared: str | None) -> Question:
     return cls(**common, choices=tuple(choices))
 
 
+def _no_item_feedback(block: _Block, what: str) -> None:
+    for item in block.items:
+        if item.feedback:
+            raise MarkdownQuizError(item.line + 1, f"{what} have no feedback of their own: write the explanation "
+                                                   "as `>` lines after the list, not indented")
+
+
 def _matching(block: _Block, common: dict, declared: str | None) -> Question:
+    _no_item_feedback(block, "matching pairs")
     if declared not in (None, "matching"):
         raise MarkdownQuizError(block.line, f"`- prompt -> answer` pairs make a matching question, not {declared}")
     pairs = []
@@ -322,11 +354,15 @@ def _answers(block: _Block, common: dict, declared: str | None) -> Question:
         if len(parsed) != 1 or texts[0].lower() not in ("true", "false"):
             raise MarkdownQuizError(block.items[0].line, "a true/false question has one line: `= true` or `= false`")
         item = parsed[0][0]
-        # Feedback lines: the first for a learner who answers true, the second for false.
-        feedback = [RichText(f) for f in item.feedback if f]
+        # Feedback lines: the first for a learner who answers true, the second for false (an empty
+        # `>` line keeps the place of a missing first one).
+        lines = item.feedback
+        if len(lines) > 2:
+            raise MarkdownQuizError(item.line, "a true/false question has at most two feedback lines: the first "
+                                               "for the answer true, the second for false")
         return TrueFalse(**common, answer=texts[0].lower() == "true",
-                         feedback_true=feedback[0] if feedback else None,
-                         feedback_false=feedback[1] if len(feedback) > 1 else None)
+                         feedback_true=RichText(lines[0]) if lines and lines[0] else None,
+                         feedback_false=RichText(lines[1]) if len(lines) > 1 and lines[1] else None)
     numeric = [t == "*" or NUMERIC_VALUE.match(t) or NUMERIC_RANGE.match(t) for t in texts]
     if declared == "numerical" or (declared is None and all(numeric) and any(t != "*" for t in texts)):
         answers = []
@@ -339,7 +375,9 @@ def _answers(block: _Block, common: dict, declared: str | None) -> Question:
     answers = []
     for item, weight, text in parsed:
         regex = len(text) >= 2 and text.startswith("/") and text.endswith("/")
-        answers.append(TextAnswer(text[1:-1] if regex else text, weight, _feedback(item.feedback), regex))
+        # A catch-all is for feedback on every other answer, not a free point: 0% unless weighted.
+        fraction = 0.0 if text == "*" and not WEIGHT.match(item.text) else weight
+        answers.append(TextAnswer(text[1:-1] if regex else text, fraction, _feedback(item.feedback), regex))
     return ShortAnswer(**common, answers=tuple(answers), case_sensitive=block.attrs.get("case") == "sensitive")
 
 
@@ -376,11 +414,25 @@ def _cloze(block: _Block, common: dict) -> FillInBlanks:
             gaps.append(Gap("short", answers=answers, case_sensitive=block.attrs.get("case") == "sensitive"))
         return f"[[{len(gaps)}]]"
 
-    text = GAP.sub(replace, common["text"].text)
+    text = "".join(part if code else GAP.sub(replace, part) for part, code in _code_split(common["text"].text))
     if block.items:
         raise MarkdownQuizError(block.items[0].line, "a fill-in-the-blanks question has its answers in the "
                                                      "[[gaps]]: remove the answer lines")
     return FillInBlanks(**{**common, "text": RichText(text)}, gaps=tuple(gaps))
+
+
+_CODE = re.compile(r"(^```.*?^```[ \t]*$|^~~~.*?^~~~[ \t]*$|`[^`\n]+`)", re.MULTILINE | re.DOTALL)
+
+
+def _code_split(text: str) -> list[tuple[str, bool]]:
+    """Text cut into (part, is_code): gaps are never looked for inside code blocks or code spans."""
+    parts, last = [], 0
+    for match in _CODE.finditer(text):
+        parts.append((text[last:match.start()], False))
+        parts.append((match.group(0), True))
+        last = match.end()
+    parts.append((text[last:], False))
+    return parts
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -392,6 +444,10 @@ def export(quiz: Quiz) -> ExportResult:
     unexpressed: list[str] = []
     front = {"type": "quiz", "title": quiz.title, **quiz.settings}
     parts = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", ""]
+    if quiz.description is not None:
+        if quiz.description.format != "markdown":
+            unexpressed.append(f"quiz: the {quiz.description.format} introduction is written as Markdown")
+        parts.extend([quiz.description.text, ""])
     for n, question in enumerate(quiz.questions, start=1):
         parts.extend(_write_question(question, n, unexpressed))
     return ExportResult("\n".join(parts).rstrip() + "\n", unexpressed)
@@ -407,13 +463,17 @@ def _write_question(q: Question, n: int, unexpressed: list[str]) -> list[str]:
         unexpressed.append(f"{label}: category {q.category!r}")
     if q.tags or q.idnumber:
         unexpressed.append(f"{label}: tags and idnumber")
+    if getattr(q, "grader_info", None):
+        unexpressed.append(f"{label}: information for graders")
+    if isinstance(q, TrueFalse) and any(f and "\n" in f.text for f in (q.feedback_true, q.feedback_false)):
+        unexpressed.append(f"{label}: true/false feedback of several lines (one line each in Markdown)")
     heading, _, rest = q.text.text.partition("\n")
     attrs = []
     inferred = _inferred_type(q)
     if inferred != q.type:
         attrs.append(f"type={q.type}")
     if q.points != 1:
-        attrs.append(f"points={q.points:g}")
+        attrs.append(f"points={_num(q.points)}")
     if q.key:
         attrs.append(f"key={q.key}")
     if q.lesson:
@@ -465,8 +525,14 @@ def _inferred_type(q: Question) -> str | None:
     return None  # ordering, essay and description are always declared
 
 
+def _num(value: float) -> str:
+    """A number written so that it reads back exactly (1234567.5, not 1.23457e+06)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _fmt_weight(weight: float) -> str:
-    return f"{{{weight * 100:g}%}} "
+    return f"{{{_num(round(weight * 100, 7))}%}} "
 
 
 def _write_feedback(feedback: RichText | None, indent: str = "  ") -> list[str]:
@@ -494,7 +560,8 @@ def _write_answers(q: Question) -> list[str]:
                 lines.append(f"  > {q.feedback_false.text}")
     elif isinstance(q, ShortAnswer):
         for a in q.answers:
-            weight = "" if a.fraction == 1.0 else _fmt_weight(a.fraction)
+            default = 0.0 if a.text == "*" and not a.regex else 1.0
+            weight = "" if a.fraction == default else _fmt_weight(a.fraction)
             lines.append(f"= {weight}{'/' + a.text + '/' if a.regex else a.text}")
             lines.extend(_write_feedback(a.feedback))
     elif isinstance(q, Numerical):
@@ -502,9 +569,9 @@ def _write_answers(q: Question) -> list[str]:
             if a.is_catch_all:
                 value, default = "*", 0.0
             elif a.low is not None:
-                value, default = f"{a.low:g}..{a.high:g}", 1.0
+                value, default = f"{_num(a.low)}..{_num(a.high)}", 1.0
             else:
-                value = f"{a.value:g}" + (f" +- {a.tolerance:g}" if a.tolerance is not None else "")
+                value = _num(a.value) + (f" +- {_num(a.tolerance)}" if a.tolerance is not None else "")
                 default = 1.0
             weight = "" if a.fraction == default else _fmt_weight(a.fraction)
             lines.append(f"= {weight}{value}")
