@@ -20,9 +20,15 @@ def _hours(value: float | None) -> str:
     return f"{value:g} hour" + ("" if value == 1 else "s")
 
 
+def _points(value: float | None) -> str:
+    """2 -> "2", 2.5 -> "2.5", 1/3 -> "0.33": points as people write them."""
+    return "" if value is None else f"{round(value, 2):g}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["human_date"] = _human_date
     app.jinja_env.filters["hours"] = _hours
+    app.jinja_env.filters["points"] = _points
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
