@@ -52,7 +52,9 @@ def quiz_panel(page: ItemPage) -> str:
     open_attempt = next((a for a in attempts if a.state == "open"), None)
     used = sum(1 for a in attempts if a.state == "submitted")
     allowed = quiz.settings.get("attempts") or 0
+    intro_html = catalog.get_item_html(db, page.item.id, page.outline.content_hash)
     return render_template("quizzes/_panel.html", quiz=quiz, item=page.item, attempts=attempts, counted=counted,
+                           intro_html=intro_html,
                            open_attempt=open_attempt, used=used, allowed=allowed,
                            enrolled=page.enrollment_id is not None,
                            question_count=min(len(quiz.questions), quiz.settings.get("draw") or len(quiz.questions)))
@@ -90,6 +92,7 @@ class QuestionView:
     shown: dict
     final: bool  # the answer can no longer change (checked, or the attempt is submitted)
     feedback_visible: bool
+    lesson: catalog.OutlineItem | None = None  # the lesson that teaches it (the question's lesson=)
 
     @property
     def field(self) -> str:
@@ -127,7 +130,16 @@ def feedback_visible(settings: dict, attempt: QuizAttempt, answer: AttemptAnswer
     return attempt.state == "submitted"
 
 
-def _question_views(attempt: QuizAttempt, settings: dict) -> list[QuestionView]:
+def _lesson_for(outline: catalog.Outline, quiz_item: catalog.OutlineItem, slug: str | None):
+    """The lesson a question points to: in the quiz's own module first, then anywhere in the course."""
+    if not slug:
+        return None
+    lessons = [i for i in outline.items if i.kind == "lesson" and i.slug == slug]
+    return next((i for i in lessons if i.module_slug == quiz_item.module_slug), lessons[0] if lessons else None)
+
+
+def _question_views(attempt: QuizAttempt, settings: dict, outline: catalog.Outline,
+                    quiz_item: catalog.OutlineItem) -> list[QuestionView]:
     db = get_db()
     ids = [entry["question_id"] for entry in attempt.layout]
     versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
@@ -140,7 +152,8 @@ def _question_views(attempt: QuizAttempt, settings: dict) -> list[QuestionView]:
         final = attempt.state == "submitted" or (answer is not None and answer.checked_at is not None)
         views.append(QuestionView(number, version, question, entry["order"], answer,
                                   displayed(question, entry["order"], answer.response if answer else None), final,
-                                  feedback_visible(settings, attempt, answer)))
+                                  feedback_visible(settings, attempt, answer),
+                                  _lesson_for(outline, quiz_item, question.lesson)))
     return views
 
 
@@ -158,9 +171,11 @@ def attempt_page(course_slug: str, module_slug: str, item_slug: str, number: int
         flash("Time is up: your saved answers were submitted.", "info")
     if request.method == "POST":
         return _act(item, attempt, now)
-    views = _question_views(attempt, quiz.settings)
+    views = _question_views(attempt, quiz.settings, outline, item)
     template = "quizzes/attempt.html" if attempt.state == "open" else "quizzes/review.html"
+    seconds_left = max(0, int((attempt.deadline - now).total_seconds())) if attempt.deadline else None
     return render_template(template, outline=outline, item=item, attempt=attempt, quiz=quiz, questions=views,
+                           seconds_left=seconds_left,
                            feedback_visible=feedback_visible(quiz.settings, attempt, None), render_cloze=render_cloze)
 
 

@@ -159,3 +159,24 @@ def test_limits_are_explained(auth, client, db, quiz_setup):
     assert refused.headers["Location"] == QUIZ_URL
     page = client.get(QUIZ_URL).get_data(as_text=True)
     assert "You have used all 1 attempts" in page or "used all your attempts" in page
+
+
+def test_intro_time_left_and_lesson_pointers(auth, client, db, quiz_setup, courses_root):
+    setup = quiz_setup("time_limit: 10")
+    quiz_file = courses_root / "quiz-course" / "01-module-1" / "09-check.md"
+    text = quiz_file.read_text().replace("## Capital of France?", "## Capital of France? {lesson=lesson-2}")
+    quiz_file.write_text(text.replace("---\n## What", "---\nRead module 1 first.\n\n## What", 1))
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+
+    sync_courses(db, load_courses(courses_root / "quiz-course").courses,
+                 client.application.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    _login(auth, setup)
+    assert "Read module 1 first." in client.get(QUIZ_URL).get_data(as_text=True)
+    auth.post(f"{QUIZ_URL}/attempts", form_page=QUIZ_URL)
+    page = client.get(f"{QUIZ_URL}/attempts/1").get_data(as_text=True)
+    assert 'data-seconds-left="' in page and "left when this page was loaded" in page
+    auth.post(f"{QUIZ_URL}/attempts/1", {"action": "submit"}, form_page=f"{QUIZ_URL}/attempts/1")
+    review = client.get(f"{QUIZ_URL}/attempts/1").get_data(as_text=True)
+    assert 'Study this again: <a href="/courses/quiz-course/module-1/lesson-2">1.2 Lesson 1.2</a>' in review

@@ -91,7 +91,11 @@
 
   var deadlineNote = document.querySelector(".quiz-deadline[data-deadline]");
   if (deadlineNote) {
-    var deadline = new Date(deadlineNote.getAttribute("data-deadline"));
+    // The server says how many seconds were left when it sent the page, so a wrong device clock
+    // does not move the countdown.
+    var secondsLeft = parseInt(deadlineNote.getAttribute("data-seconds-left"), 10);
+    var deadline = isNaN(secondsLeft) ? new Date(deadlineNote.getAttribute("data-deadline"))
+      : new Date(Date.now() + secondsLeft * 1000);
     if (isNaN(deadline.getTime())) { return; }
     // The server writes the deadline in UTC; the learner reads it in their own time.
     var time = deadlineNote.querySelector("time");
