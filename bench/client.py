@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import http.client
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -32,8 +33,8 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
-def request(base_url: str, method: str, path: str, *, cookie: str | None = None, form: dict | None = None,
-            timeout_s: float = 10) -> Response:
+def request(base_url: str, method: str, path: str, *, cookie: str | None = None,
+            form: dict | list[tuple[str, str]] | None = None, timeout_s: float = 10) -> Response:
     """One request, following no redirect."""
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
@@ -73,11 +74,11 @@ class _CsrfFinder(HTMLParser):
             self.token = values.get("value")
 
 
-def csrf_token(page: str) -> str:
+def csrf_token(page: str, where: str = "the login page") -> str:
     finder = _CsrfFinder()
     finder.feed(page)
     if not finder.token:
-        raise CheckError("the login page has no csrf_token field")
+        raise CheckError(f"{where} has no csrf_token field")
     return finder.token
 
 
@@ -114,3 +115,57 @@ def check_page(base_url: str, path: str, cookie: str, name: str) -> Response:
 def sets_session_cookie(response: Response) -> bool:
     """Whether a response rewrote the session cookie (every wrk request would then pay for it too)."""
     return session_cookie(response) is not None
+
+
+# -- the quiz scenario ---------------------------------------------------------------------------------
+
+# The review's score: the first "NN%" in the element of class quiz-score (markup inside it may vary).
+_SCORE = re.compile(r'class="[^"]*\bquiz-score\b[^"]*"[^>]*>(?:[^%]{0,300}?)(\d+(?:\.\d+)?)\s*%', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class QuizLearner:
+    """A logged-in quiz learner: the session cookie and the CSRF token tied to that session."""
+
+    name: str
+    cookie: str
+    csrf_token: str
+
+
+def quiz_learner(base_url: str, quiz_path: str, email: str, password: str, name: str) -> QuizLearner:
+    """Log in, open the quiz's page (it must offer to start the quiz) and take its CSRF token."""
+    cookie = login(base_url, email, password)
+    page = check_page(base_url, quiz_path, cookie, name)
+    cookie = session_cookie(page) or cookie  # the first token may have been stored in a new cookie
+    if f'action="{quiz_path}/attempts"' not in page.text:
+        raise CheckError(f"GET {quiz_path} as {name} shows no form to start the quiz (not enrolled?)")
+    return QuizLearner(name, cookie, csrf_token(page.text, f"the quiz page {quiz_path}"))
+
+
+def check_quiz_cycle(base_url: str, quiz_path: str, learner: QuizLearner, answers: list[tuple[str, str]]) -> dict:
+    """One start and submit as the wrk scenario does them, checking the pages in between: the attempt
+    page has every answer field, and the review shows a percent score and the learner's name."""
+    start = request(base_url, "POST", f"{quiz_path}/attempts", cookie=learner.cookie,
+                    form={"csrf_token": learner.csrf_token})
+    location = start.headers.get("Location") or ""
+    found = re.search(r"/attempts/(\d+)$", location)
+    if start.status != 302 or not found or f"{quiz_path}/attempts/" not in location:
+        raise CheckError(f"POST {quiz_path}/attempts answered {start.status}"
+                         + (f" to {location}" if location else "") + f", expected 302 to {quiz_path}/attempts/<n>")
+    attempt_path = f"{quiz_path}/attempts/{found.group(1)}"
+    page = check_page(base_url, attempt_path, learner.cookie, learner.name)
+    missing = sorted({name for name, _value in answers if f'name="{name}"' not in page.text})
+    if missing:
+        raise CheckError(f"the attempt page {attempt_path} has no field(s) {', '.join(missing)} that the bench answers")
+    submit = request(base_url, "POST", attempt_path, cookie=learner.cookie,
+                     form=[("csrf_token", learner.csrf_token), ("action", "submit"), *answers])
+    location = submit.headers.get("Location") or ""
+    if submit.status != 302 or not location.endswith(attempt_path):
+        raise CheckError(f"submitting {attempt_path} answered {submit.status}"
+                         + (f" to {location}" if location else "") + ", expected 302 to the same URL (the review)")
+    review = check_page(base_url, attempt_path, learner.cookie, learner.name)
+    score = _SCORE.search(review.text)
+    if not score:
+        raise CheckError(f"the review page {attempt_path} after submitting shows no percent score")
+    return {"attempt": attempt_path, "percent": float(score.group(1)), "attempt_page_bytes": len(page.body),
+            "review_page_bytes": len(review.body)}

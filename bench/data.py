@@ -4,6 +4,10 @@ Everything lives in the instance folder given to :func:`prepare` (the bench pass
 folder each run), never in the project's own ``instance/``. The real course
 ``python-data-analysis`` is synced as it is, plus copies of it under other slugs, so the learner can
 hold ten enrollments of realistic size; in each, the first 30-60% of the lessons are completed.
+
+For the quiz scenario, a small generated course holds a quiz of 20 mixed questions (bench.quiz);
+its own learners (one or more per wrk connection, none of them the learner above, whose pages
+stay as they were) and one more learner, graded in-process, are enrolled in it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.quiz import GRADING_LEARNER, QuizData, store_quiz_data, write_quiz_course
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_COURSES = ROOT / "courses"
 LESSON_COURSE = "python-data-analysis"  # the course whose lesson page is measured
@@ -23,6 +29,8 @@ ENROLLMENTS = 10
 LEARNER_NAME = "Avery Benchmark-Learner"  # unusual on purpose: the page checks look for it
 LEARNER_EMAIL = "avery.learner@example.com"
 DONE_FRACTION = (0.30, 0.60)
+QUIZ_LEARNER_NAME = "Quinn Quiz-Taker {number:03d}"  # unusual on purpose, like LEARNER_NAME
+QUIZ_LEARNER_EMAIL = "quiz.taker.{number:03d}@example.com"
 
 
 class PrepareError(RuntimeError):
@@ -43,6 +51,7 @@ class BenchData:
     dashboard_path: str
     course_slugs: tuple[str, ...]
     completed: dict[str, str] = field(default_factory=dict)  # course slug -> "done/total"
+    quiz: QuizData | None = None  # the quiz scenario's quiz and learners (who share ``password``)
 
     def server_environment(self, secret_key: str) -> dict[str, str]:
         """The ``LMS_*`` variables the measured server runs with (production mode, quiet logs)."""
@@ -55,6 +64,21 @@ class BenchData:
             "LMS_PASSWORD_HASH": "fast",
             "LMS_LOG_LEVEL": "WARNING",
         }
+
+
+def create_bench_app(data: BenchData):
+    """The app over the generated instance, in this process, configured as the measured server is
+    (production mode, a random secret key); for in-process timing and profiling."""
+    from lms import create_app  # noqa: PLC0415
+    from lms.config import load_settings  # noqa: PLC0415
+
+    env = data.server_environment(secrets.token_urlsafe(32))
+    settings = load_settings({
+        "env": env["LMS_ENV"], "instance_dir": data.instance_dir, "database_url": data.database_url,
+        "courses_dir": data.courses_dir, "secret_key": env["LMS_SECRET_KEY"], "password_hash": "fast",
+        "log_level": "WARNING",
+    })
+    return create_app(settings)
 
 
 def copy_course(source: Path, target_parent: Path, slug: str, title: str) -> Path:
@@ -87,8 +111,10 @@ def write_courses(courses_dir: Path, source_dir: Path = SOURCE_COURSES, count: i
     return slugs
 
 
-def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int = 20240601) -> BenchData:
-    """Create the database, courses, learner and progress in ``instance_dir`` (which must be empty or new).
+def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int = 20240601,
+            quiz_learners: int = 8) -> BenchData:
+    """Create the database, courses, learner and progress in ``instance_dir`` (which must be empty or new),
+    and the quiz course with ``quiz_learners`` learners enrolled.
 
     Uses the app's own migrations and services, in one transaction. Deterministic for a given
     ``seed`` except for the password, which is random.
@@ -103,6 +129,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     courses_dir = instance_dir / "courses"
     database_url = f"sqlite:///{instance_dir / 'skillmark.db'}"
     slugs = write_courses(courses_dir, source_dir)
+    write_quiz_course(courses_dir)
 
     settings = load_settings({
         "env": "development", "instance_dir": instance_dir, "database_url": database_url,
@@ -115,6 +142,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
         with app.app_context():
             lesson_path, completed = _fill_database(app, settings, courses_dir, slugs, password,
                                                        rng=random.Random(seed))
+            quiz = _quiz_learners(app, quiz_learners, password)
     finally:
         from lms.db import get_engine  # noqa: PLC0415
 
@@ -122,7 +150,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     return BenchData(
         instance_dir=instance_dir, database_url=database_url, courses_dir=courses_dir,
         email=LEARNER_EMAIL, password=password, name=LEARNER_NAME, lesson_path=lesson_path,
-        dashboard_path="/dashboard", course_slugs=tuple(slugs), completed=completed,
+        dashboard_path="/dashboard", course_slugs=tuple(slugs), completed=completed, quiz=quiz,
     )
 
 
@@ -173,3 +201,33 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
         db.flush()
     db.commit()
     return lesson_path, dict(reversed(completed.items()))
+
+
+def _quiz_learners(app, count: int, password: str) -> QuizData:
+    """Create and enroll the quiz course's learners (``count`` over HTTP, one in-process)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from bench.quiz import QUIZ_COURSE  # noqa: PLC0415
+    from lms.auth.services import create_user  # noqa: PLC0415
+    from lms.catalog.models import Course  # noqa: PLC0415
+    from lms.db import get_db  # noqa: PLC0415
+    from lms.enrollments.services import enroll  # noqa: PLC0415
+
+    db = get_db()
+    course = db.scalar(select(Course).where(Course.slug == QUIZ_COURSE))
+    if course is None:
+        raise PrepareError(f"the generated quiz course {QUIZ_COURSE} was not synced")
+    hasher = app.extensions["lms.password_hasher"]
+    learners = [(QUIZ_LEARNER_EMAIL.format(number=n), QUIZ_LEARNER_NAME.format(number=n)) for n in range(1, count + 1)]
+    for email, name in learners:
+        user = create_user(db, hasher, email, name, password, verified=True)
+        enroll(db, user.id, course, track="credential")
+    grader = create_user(db, hasher, *GRADING_LEARNER, password, verified=True)
+    grading_enrollment = enroll(db, grader.id, course, track="credential")
+    db.flush()
+    try:
+        quiz = store_quiz_data(db, course, learners, grading_enrollment.id)
+    except RuntimeError as exc:
+        raise PrepareError(str(exc)) from None
+    db.commit()
+    return quiz

@@ -3,6 +3,8 @@
 Builds the same data as `make bench` in a temporary folder, runs the app in this process in
 production mode (Flask's test client), and for each page prints the SQL statements of one request,
 the mean time per request next to hello-world's, and the functions that cost most under cProfile.
+The quiz scenario (``--scenario quiz``) is profiled the same way: a start and a submit of the
+bench quiz's 20 questions, rotating over as many learners as one `make bench` run uses.
 """
 
 from __future__ import annotations
@@ -17,30 +19,27 @@ import time
 from pathlib import Path
 
 from bench.client import SESSION_COOKIE, USER_AGENT, csrf_token
-from bench.data import prepare
+from bench.data import create_bench_app, prepare
+from bench.quiz import LEARNERS_PER_CONNECTION, answer_fields
+
+# As many quiz learners as one wrk run of `make bench` uses at its default 8 connections.
+QUIZ_LEARNERS_PER_RUN = 8 * LEARNERS_PER_CONNECTION
 
 
-def _make_app(data):
-    import secrets  # noqa: PLC0415
-
-    from lms import create_app  # noqa: PLC0415
-    from lms.config import load_settings  # noqa: PLC0415
-
-    env = data.server_environment(secrets.token_urlsafe(32))
-    settings = load_settings({
-        "env": env["LMS_ENV"], "instance_dir": data.instance_dir, "database_url": data.database_url,
-        "courses_dir": data.courses_dir, "secret_key": env["LMS_SECRET_KEY"], "password_hash": "fast",
-        "log_level": "WARNING",
-    })
-    return create_app(settings)
-
-
-def _login(test_client, data) -> None:
+def _login(test_client, email: str, password: str) -> None:
     page = test_client.get("/login")
-    answer = test_client.post("/login", data={"email": data.email, "password": data.password,
+    answer = test_client.post("/login", data={"email": email, "password": password,
                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
     if answer.status_code != 302 or test_client.get_cookie(SESSION_COOKIE) is None:
         raise SystemExit(f"login failed: {answer.status_code}")
+
+
+def _print_profile(profiler: cProfile.Profile, top: int) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
 
 
 def _time_per_request(get, count: int) -> float:
@@ -54,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per page to time and profile")
     parser.add_argument("--top", type=int, default=25, help="functions to list per page")
+    parser.add_argument("--scenario", choices=("all", "pages", "quiz"), default="all",
+                        help="the pages (lesson, dashboard), the quiz start+submit, or both (default)")
     args = parser.parse_args(argv)
 
     from sqlalchemy import event  # noqa: PLC0415
@@ -63,18 +64,19 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="skillmark-profile-"))
     try:
-        data = prepare(workdir / "instance")
-        app = _make_app(data)
+        data = prepare(workdir / "instance", quiz_learners=QUIZ_LEARNERS_PER_RUN)
+        app = create_bench_app(data)
         statements: list[str] = []
         event.listen(get_engine(app), "before_cursor_execute",
                      lambda _conn, _cursor, sql, *_rest: statements.append(" ".join(sql.split())))
         test_client = app.test_client()
         test_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        _login(test_client, data)
+        _login(test_client, data.email, data.password)
         hello_client = hello_app.test_client()
         hello_s = _time_per_request(lambda: hello_client.get("/"), args.requests)
         print(f"hello-world: {hello_s * 1e3:.3f} ms per request in-process\n")
-        for label, path in (("lesson page", data.lesson_path), ("dashboard", data.dashboard_path)):
+        pages = (("lesson page", data.lesson_path), ("dashboard", data.dashboard_path))
+        for label, path in pages if args.scenario in ("all", "pages") else ():
             response = test_client.get(path)  # warms caches; also the request whose SQL is shown
             if response.status_code != 200 or data.name not in response.get_data(as_text=True):
                 raise SystemExit(f"{path} answered {response.status_code} without the learner's name")
@@ -91,15 +93,74 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.requests):
                 test_client.get(path)
             profiler.disable()
-            out = io.StringIO()
-            stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("tottime").print_stats(args.top)
-            stats.sort_stats("cumulative").print_stats(args.top)
-            print(out.getvalue())
+            _print_profile(profiler, args.top)
+        if args.scenario in ("all", "quiz"):
+            _profile_quiz(app, data, statements, hello_s, args)
         get_engine(app).dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def _profile_quiz(app, data, statements: list[str], hello_s: float, args) -> None:
+    """Start and submit the bench quiz as the wrk scenario does, rotating over its learners."""
+    from werkzeug.datastructures import MultiDict  # noqa: PLC0415
+
+    quiz = data.quiz
+    answers = answer_fields(quiz)
+    learners = []
+    for email, _name in quiz.learners:
+        test_client = app.test_client()
+        test_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+        _login(test_client, email, data.password)
+        token = csrf_token(test_client.get(quiz.path).get_data(as_text=True), quiz.path)
+        learners.append((test_client, token))
+    turn = iter(range(10**9))
+
+    def start(test_client, token) -> str:
+        response = test_client.post(f"{quiz.path}/attempts", data={"csrf_token": token})
+        if response.status_code != 302 or "/attempts/" not in response.headers.get("Location", ""):
+            raise SystemExit(f"starting the quiz answered {response.status_code} {response.headers.get('Location')}")
+        return response.headers["Location"]
+
+    def submit(test_client, token, location: str) -> None:
+        response = test_client.post(location, data=MultiDict([("csrf_token", token), ("action", "submit"), *answers]))
+        if response.status_code != 302 or not response.headers.get("Location", "").endswith(location):
+            raise SystemExit(f"submitting {location} answered {response.status_code}")
+
+    def cycle() -> tuple[float, float]:
+        test_client, token = learners[next(turn) % len(learners)]
+        began = time.perf_counter()
+        location = start(test_client, token)
+        middle = time.perf_counter()
+        submit(test_client, token, location)
+        return middle - began, time.perf_counter() - middle
+
+    cycle()  # warms caches
+    statements.clear()
+    test_client, token = learners[next(turn) % len(learners)]
+    location = start(test_client, token)
+    start_sql, statements[:] = list(statements), []
+    submit(test_client, token, location)
+    submit_sql = list(statements)
+    for label, sql_list in (("quiz start", start_sql), ("quiz submit", submit_sql)):
+        print(f"== {label} {quiz.path}/attempts{'' if label.endswith('start') else '/<n>'}: "
+              f"{len(sql_list)} SQL statement(s) per request")
+        for sql in sql_list:
+            print(f"   {sql[:160]}")
+    cycles = max(1, args.requests // 2)
+    times = [cycle() for _ in range(cycles)]
+    start_s = sum(t[0] for t in times) / cycles
+    submit_s = sum(t[1] for t in times) / cycles
+    per_request = (start_s + submit_s) / 2
+    print(f"   start {start_s * 1e3:.3f} ms, submit {submit_s * 1e3:.3f} ms in-process; {per_request * 1e3:.3f} ms "
+          f"per request ({hello_s / per_request:.3f} of hello-world's rate); {len(learners)} learners in turn")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(cycles):
+        cycle()
+    profiler.disable()
+    _print_profile(profiler, args.top)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """`make bench` (``python -m bench``): Skillmark's pages against a bare Flask hello-world.
 
 Both apps run under gunicorn with the same flags (2 sync workers) on free loopback ports. wrk drives
-them from this machine, interleaved: in each of three rounds hello-world, the lesson page, then the
-dashboard of a learner with ten enrollments. Each page's score is the median over the rounds of its
-requests/s divided by hello-world's in the same round, so a machine that is busier in one round than
-another affects both sides of that round's ratio alike.
+them from this machine, interleaved: in each of three rounds hello-world, the lesson page, the
+dashboard of a learner with ten enrollments, then the quiz scenario (learners starting and
+submitting attempts at a quiz of 20 mixed questions, bench/wrk_quiz.lua), which runs wrk with one
+connection per thread and so, when the pages' flags differ, is preceded by hello-world measured
+with its flags. Each score is the median over the rounds of the requests/s divided by hello-world's
+in the same round, so a machine that is busier in one round than another affects both sides of that
+round's ratio alike. The quiz's grading is also timed in-process (bench.quiz.time_grading).
 
 Exit code 0 whenever the measurement was taken, whether or not the targets were met; 1 when it could
 not be (a page answered wrongly, wrk reported errors, a server did not start); 130 on Ctrl-C.
@@ -21,15 +24,18 @@ import signal
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from bench import client, report
-from bench.data import PrepareError, prepare
+from bench.data import PrepareError, create_bench_app, prepare
+from bench.quiz import LEARNERS_PER_CONNECTION, QUESTIONS, answer_fields, time_grading
 from bench.servers import WORKERS, Server, gunicorn_flags
-from bench.wrk import MeasurementError, WrkResult, ensure_wrk, run_wrk
+from bench.wrk import QUIZ_SCRIPT, MeasurementError, WrkResult, ensure_wrk, run_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 HELLO_TEXT = "Hello, World!"
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         print(f"Preparing data in {workdir / 'instance'} ...", flush=True)
-        data = prepare(workdir / "instance")
+        data = prepare(workdir / "instance", quiz_learners=quiz_learners_needed(args))
+        grading = grade_in_process(data)
         app = Server("skillmark", "wsgi:app", data.server_environment(secrets.token_urlsafe(48)),
                      workdir / "skillmark-gunicorn.log")
         hello = Server("hello-world", "bench.hello:app", {}, workdir / "hello-gunicorn.log")
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.start()
         print(f"Servers: skillmark on {app.base_url}, hello-world on {hello.base_url}", flush=True)
-        return measure(args, wrk, data, app, hello)
+        return measure(args, wrk, data, app, hello, grading)
     except (PrepareError, client.CheckError, MeasurementError, RuntimeError) as exc:
         print(f"\nbench: could not take the measurement: {exc}", file=sys.stderr)
         for server in servers:
@@ -115,24 +122,94 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server) -> int:
+def quiz_learners_needed(args: argparse.Namespace) -> int:
+    """One learner for the quiz checks, then fresh ones for every wrk run (the warm-up and each round)."""
+    return 1 + args.connections * LEARNERS_PER_CONNECTION * (args.rounds + 1)
+
+
+def grade_in_process(data) -> dict:
+    """The median time of grading an attempt of the bench quiz, in this process (before the servers start)."""
+    from lms.db import get_engine  # noqa: PLC0415
+
+    print(f"Timing the grading of {len(data.quiz.question_ids)}-question quiz attempts in-process ...", flush=True)
+    app = create_bench_app(data)
+    try:
+        grading = time_grading(app, data.quiz)
+    finally:
+        get_engine(app).dispose()
+    return {"questions": len(data.quiz.question_ids), **grading.to_dict()}
+
+
+class QuizLoad:
+    """The quiz scenario's wrk runs: each takes the next fresh slice of logged-in learners."""
+
+    def __init__(self, base_url: str, data, connections: int, runs: int):
+        self.quiz = data.quiz
+        self.connections = connections
+        self.per_run = connections * LEARNERS_PER_CONNECTION
+        self.answers = answer_fields(self.quiz)
+        needed = 1 + self.per_run * runs  # as quiz_learners_needed()
+        if len(self.quiz.learners) < needed:
+            raise client.CheckError(f"the data has {len(self.quiz.learners)} quiz learners, {needed} are needed")
+
+        def log_in(learner: tuple[str, str]) -> client.QuizLearner:
+            email, name = learner
+            return client.quiz_learner(base_url, self.quiz.path, email, data.password, name)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            self.learners = list(pool.map(log_in, self.quiz.learners[:needed]))
+        self.checker, self.fresh = self.learners[0], iter(range(runs))
+
+    def script_args(self) -> list[str]:
+        """wrk_quiz.lua's arguments for the next run, with its own learners."""
+        run = next(self.fresh, None)
+        if run is None:
+            raise MeasurementError("the quiz scenario ran more often than it has fresh learners for")
+        args = [self.quiz.path, urlencode(self.answers), str(self.connections)]
+        for learner in self.learners[1 + run * self.per_run:1 + (run + 1) * self.per_run]:
+            args += [f"{client.SESSION_COOKIE}={learner.cookie}", quote(learner.csrf_token, safe="")]
+        return args
+
+    def check(self, base_url: str) -> dict:
+        return client.check_quiz_cycle(base_url, self.quiz.path, self.checker, self.answers)
+
+
+def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict) -> int:
     """Log in, check every URL, warm up, run the rounds, then print and save the results."""
     cookie = client.login(app.base_url, data.email, data.password)
     headers = {"Cookie": f"{client.SESSION_COOKIE}={cookie}", "User-Agent": client.USER_AGENT}
     pages = {"hello": (hello.base_url, "/"), "lesson": (app.base_url, data.lesson_path),
              "dashboard": (app.base_url, data.dashboard_path)}
     expected_bytes = check_pages(pages, cookie, data.name)
+    # The quiz runs one wrk thread per connection (see wrk_quiz.lua); hello-world again with those
+    # flags when the pages' differ, as the quiz's baseline.
+    quiz_threads = args.connections
+    if min(args.threads, args.connections) != quiz_threads:
+        pages[report.QUIZ_BASELINE] = (hello.base_url, "/")
+        expected_bytes[report.QUIZ_BASELINE] = expected_bytes["hello"]
+    pages["quiz"] = (app.base_url, data.quiz.path)
+    print(f"Logging in {quiz_learners_needed(args)} quiz learners ...", flush=True)
+    quiz = QuizLoad(app.base_url, data, args.connections, runs=args.rounds + 1)
+    quiz_check = quiz.check(app.base_url)
 
-    servers = {"hello": hello, "lesson": app, "dashboard": app}
+    servers = {"hello": hello, "lesson": app, "dashboard": app, report.QUIZ_BASELINE: hello, "quiz": app}
 
     def load(page: str, duration_s: float) -> WrkResult:
         base_url, path = pages[page]
         cpu_before = servers[page].cpu_seconds()
-        result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
-                         threads=args.threads, headers=headers)
+        if page == "quiz":
+            result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
+                             threads=quiz_threads, headers={"User-Agent": client.USER_AGENT},
+                             script=QUIZ_SCRIPT, script_args=quiz.script_args())
+        else:
+            result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
+                             threads=quiz_threads if page == report.QUIZ_BASELINE else args.threads,
+                             headers=headers)
         cpu_after = servers[page].cpu_seconds()
         if cpu_before is not None and cpu_after is not None:
             result = replace(result, server_cpu_ms_per_request=(cpu_after - cpu_before) * 1000 / result.requests)
+        if page == "quiz":
+            return result  # answers are redirects, each checked by wrk_quiz.lua
         if result.bytes_per_response < MIN_SIZE_SHARE * expected_bytes[page]:
             raise MeasurementError(
                 f"{path}: answers averaged {result.bytes_per_response:.0f} bytes, but the checked page has "
@@ -147,10 +224,11 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         results = {}
         for page in pages:
             results[page] = result = load(page, args.duration)
-            print(f"  round {number}/{args.rounds}  {report.LABELS[page]:<12} {result.requests_per_s:8.1f} req/s"
+            print(f"  round {number}/{args.rounds}  {report.LABELS[page]:<18} {result.requests_per_s:8.1f} req/s"
                   f"  p50 {result.latency_ms['p50']:6.2f} ms  p99 {result.latency_ms['p99']:6.2f} ms", flush=True)
         rounds.append(results)
-    check_pages(pages, cookie, data.name)  # still the learner's pages after the load
+    check_pages({p: v for p, v in pages.items() if p != "quiz"}, cookie, data.name)  # still the learner's pages
+    quiz_check_after = quiz.check(app.base_url)  # and the quiz still starts, submits and shows a score
 
     config = {
         "started": started.isoformat(timespec="seconds"),
@@ -164,11 +242,20 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         "wrk": _wrk_version(wrk),
         "urls": {page: path for page, (_base, path) in pages.items()},
         "learner": {"name": data.name, "enrollments": len(data.course_slugs), "completed": data.completed},
+        "quiz": {
+            "path": data.quiz.path, "questions": len(QUESTIONS), "types": data.quiz.types,
+            "threads": quiz_threads, "connections": args.connections,
+            "learners_per_run": quiz.per_run, "learners_per_connection": LEARNERS_PER_CONNECTION,
+            "answer_fields": len(quiz.answers), "check_before": quiz_check, "check_after": quiz_check_after,
+        },
     }
     summary = report.summarize(rounds)
+    cycles = [(r["quiz"].details or {}).get("cycles", 0) for r in rounds]
+    summary["quiz"]["cycles_per_round"] = cycles
+    summary["quiz"]["attempts_per_learner_per_round"] = [round(c / quiz.per_run, 1) for c in cycles]
     print()
-    print(report.format_table(summary, config))
-    report.write_json(args.output, config, rounds, summary, warmup)
+    print(report.format_table(summary, config, grading))
+    report.write_json(args.output, config, rounds, summary, warmup, grading)
     print(f"\nFull results: {args.output}")
     return 0
 
@@ -177,7 +264,7 @@ def check_pages(pages: dict[str, tuple[str, str]], cookie: str, name: str) -> di
     """Each URL answers 200 with the learner's name (hello-world: its text); returns the body sizes."""
     sizes = {}
     for page, (base_url, path) in pages.items():
-        if page == "hello":
+        if page in report.BASELINES:
             response = client.request(base_url, "GET", path)
             if response.status != 200 or response.text != HELLO_TEXT:
                 raise client.CheckError(f"hello-world answered {response.status} {response.text[:80]!r}")

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPORT_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
+QUIZ_SCRIPT = Path(__file__).resolve().parent / "wrk_quiz.lua"
 RESULT_PREFIX = "BENCH_RESULT "
 
 
@@ -26,7 +27,8 @@ class WrkResult:
     bytes: int
     requests_per_s: float
     latency_ms: dict[str, float]  # p50, p95, p99, mean, max
-    errors: dict[str, int]  # connect, read, write, status (HTTP >= 400), timeout
+    errors: dict[str, int]  # connect, read, write, status (HTTP >= 400), timeout; scenarios add their own
+    details: dict | None = None  # what a scenario script reports besides (wrk_quiz.lua: cycles, ...)
     server_cpu_ms_per_request: float | None = None  # filled in by the caller, which knows the server
 
     @property
@@ -70,14 +72,18 @@ def parse_report(stdout: str) -> WrkResult:
 
 
 def run_wrk(wrk: str, url: str, *, duration_s: float, connections: int, threads: int,
-            headers: dict[str, str] | None = None, timeout_s: int = 5) -> WrkResult:
-    """One load run against ``url``. Raises MeasurementError when wrk fails or reports any error."""
+            headers: dict[str, str] | None = None, timeout_s: int = 5, script: Path = REPORT_SCRIPT,
+            script_args: list[str] | None = None) -> WrkResult:
+    """One load run against ``url`` (with ``script`` and its ``script_args``, given after ``--``).
+    Raises MeasurementError when wrk fails or reports any error."""
     threads = max(1, min(threads, connections))
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration_s:g}s", f"--timeout={timeout_s}s",
-               "-s", str(REPORT_SCRIPT)]
+               "-s", str(script)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
+    if script_args:
+        command += ["--", *script_args]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)
     except subprocess.TimeoutExpired:
@@ -90,6 +96,8 @@ def run_wrk(wrk: str, url: str, *, duration_s: float, connections: int, threads:
         raise MeasurementError(f"wrk got no answer at all from {url}")
     if result.error_count:
         described = ", ".join(f"{count} {kind}" for kind, count in result.errors.items() if count)
+        example = (result.details or {}).get("first_unexpected")
         raise MeasurementError(f"{url}: {described} error(s) in {result.requests} requests "
-                               "(status = HTTP 4xx/5xx answers); the measurement is not valid")
+                               "(status = HTTP 4xx/5xx answers; unexpected = answers the scenario did not expect"
+                               + (f", the first: {example}" if example else "") + "); the measurement is not valid")
     return result
