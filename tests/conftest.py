@@ -25,6 +25,7 @@ from lms.catalog import services as catalog_services
 from lms.config import load_settings
 from lms.db import Base, get_engine
 from lms.migrate import upgrade
+from lms.quizzes import services as quiz_services
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_COURSES = Path(__file__).resolve().parent / "fixtures" / "courses"
@@ -85,6 +86,8 @@ def _clear_process_caches() -> None:
     """Tests reuse ids after emptying tables, which production never does: start each test cold."""
     catalog_services._outline_cache.clear()
     catalog_services._html_cache.clear()
+    quiz_services._records.clear()
+    quiz_services._quizzes.clear()
 
 
 @pytest.fixture

@@ -60,8 +60,14 @@ class Score:
 
     @classmethod
     def of(cls, fraction: float, feedback: tuple[RichText, ...] = ()) -> Score:
+        # Weights are stored to 7 decimals (1/3 -> 0.3333333), so sums within a millionth of 0 or 1 are
+        # exactly 0 or 1: three correct options of a third each are fully correct.
         fraction = min(1.0, max(0.0, fraction))
-        status = "correct" if fraction >= 1.0 - 1e-9 else "partial" if fraction > 1e-9 else "incorrect"
+        if fraction > 1.0 - 1e-6:
+            fraction = 1.0
+        elif fraction < 1e-6:
+            fraction = 0.0
+        status = "correct" if fraction == 1.0 else "partial" if fraction > 0 else "incorrect"
         return cls(fraction, status, feedback)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,24 +54,69 @@ class AttemptClosed(Conflict):
 
 
 @dataclass(frozen=True)
+class QuestionRecord:
+    """A question version as the engine uses it, parsed once per process. The columns it holds never
+    change after the row is written (a changed question is a new row), so it is safe to cache."""
+
+    id: int
+    key: str
+    version: int
+    type: str
+    points: float
+    question: Question
+    html: dict
+
+
+@dataclass(frozen=True)
 class QuizInfo:
     item_id: int
     settings: dict
-    questions: tuple[QuestionVersion, ...]  # live versions, in the author's order
+    questions: tuple[QuestionRecord, ...]  # live versions, in the author's order
 
     @property
     def pass_score(self) -> float:
         return float(self.settings["pass_score"])
 
 
-def get_quiz(db: Session, item_id: int) -> QuizInfo:
+_records: dict[int, QuestionRecord] = {}
+_quizzes: dict[int, tuple[str, QuizInfo]] = {}  # item id -> (course content hash, quiz)
+RECORD_CACHE_MAX = 20_000
+
+
+def _record(version: QuestionVersion) -> QuestionRecord:
+    return QuestionRecord(version.id, version.key, version.version, version.type, version.points,
+                          question_from_json(version.spec, version.key), version.html)
+
+
+def question_records(db: Session, ids) -> dict[int, QuestionRecord]:
+    """Records of these question versions (one query for those this process has not seen)."""
+    missing = [i for i in ids if i not in _records]
+    if missing:
+        if len(_records) > RECORD_CACHE_MAX:
+            _records.clear()
+        for version in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(missing))):
+            _records[version.id] = _record(version)
+    return {i: _records[i] for i in ids if i in _records}
+
+
+def get_quiz(db: Session, item_id: int, content_hash: str | None = None) -> QuizInfo:
+    """The quiz's settings and live questions. With the course's content hash (which every sync that
+    changes the quiz changes), the result is kept per process."""
+    if content_hash is not None:
+        cached = _quizzes.get(item_id)
+        if cached is not None and cached[0] == content_hash:
+            return cached[1]
     config = db.get(QuizConfig, item_id)
     if config is None:
         raise NotFound("This quiz has not been synced yet.")
-    questions = tuple(db.scalars(
-        select(QuestionVersion).where(QuestionVersion.quiz_item_id == item_id, QuestionVersion.retired_at.is_(None))
+    ids = list(db.scalars(select(QuestionVersion.id).where(
+        QuestionVersion.quiz_item_id == item_id, QuestionVersion.retired_at.is_(None))
         .order_by(QuestionVersion.position)))
-    return QuizInfo(item_id, {**QUIZ_DEFAULTS, **config.settings}, questions)
+    records = question_records(db, ids)
+    quiz = QuizInfo(item_id, {**QUIZ_DEFAULTS, **config.settings}, tuple(records[i] for i in ids))
+    if content_hash is not None:
+        _quizzes[item_id] = (content_hash, quiz)
+    return quiz
 
 
 def load_question(version: QuestionVersion) -> Question:
@@ -80,16 +125,15 @@ def load_question(version: QuestionVersion) -> Question:
 
 # -- the attempt's layout ---------------------------------------------------------------------------
 
-def build_layout(questions: tuple[QuestionVersion, ...], settings: dict, seed: int) -> list[dict]:
+def build_layout(questions: tuple[QuestionRecord, ...], settings: dict, seed: int) -> list[dict]:
     """Which questions, in which order, with which option orders: decided once per attempt."""
     rng = random.Random(seed)
     pool = list(questions)
     if settings.get("draw") and settings["draw"] < len(pool):
-        pool = sorted(rng.sample(pool, settings["draw"]), key=lambda q: q.position)
+        pool = [pool[i] for i in sorted(rng.sample(range(len(pool)), settings["draw"]))]  # (author's order)
     if settings.get("shuffle_questions"):
         rng.shuffle(pool)
-    return [{"question_id": version.id, "order": _option_order(load_question(version), settings, rng)}
-            for version in pool]
+    return [{"question_id": record.id, "order": _option_order(record.question, settings, rng)} for record in pool]
 
 
 def _shuffled(n: int, rng: random.Random, *, avoid_identity: bool = False) -> list[int]:
@@ -133,16 +177,20 @@ def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime
     if current is not None:
         if not expired(current, now):
             return current
-        submit_attempt(db, current.id, now)
+        submit_attempt(db, current.id, now, quiz)
     if not quiz.questions:
         raise QuizUnavailable("This quiz has no questions yet.")
-    done = [a for a in attempts_of(db, enrollment_id, quiz.item_id) if a.state == "submitted"]
+    submitted = QuizAttempt.state == "submitted"
+    used, last_number, last_submitted = db.execute(
+        select(func.count(QuizAttempt.id).filter(submitted), func.max(QuizAttempt.number),
+               func.max(QuizAttempt.submitted_at))
+        .where(QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == quiz.item_id)).one()
     allowed = quiz.settings.get("attempts") or 0
-    if allowed and len(done) >= allowed:
+    if allowed and used >= allowed:
         raise AttemptLimitReached(f"You have used all {allowed} attempts at this quiz.")
     delay = quiz.settings.get("delay") or 0
-    if delay and done:
-        retry_at = done[-1].submitted_at + timedelta(minutes=delay)
+    if delay and last_submitted is not None:
+        retry_at = last_submitted + timedelta(minutes=delay)
         if now < retry_at:
             minutes = max(1, int((retry_at - now).total_seconds() // 60) + 1)
             raise TooSoon(f"You can start your next attempt in {minutes} minute{'s' if minutes > 1 else ''}.",
@@ -150,7 +198,7 @@ def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime
     seed = secrets.randbits(31)
     time_limit = quiz.settings.get("time_limit")
     attempt = QuizAttempt(enrollment_id=enrollment_id, quiz_item_id=quiz.item_id, seed=seed,
-                          number=(max((a.number for a in done), default=0) + 1), state="open",
+                          number=(last_number or 0) + 1, state="open",
                           layout=build_layout(quiz.questions, quiz.settings, seed), started_at=now,
                           deadline=now + timedelta(minutes=time_limit) if time_limit else None)
     db.add(attempt)
@@ -183,14 +231,20 @@ def _require_open(db: Session, attempt: QuizAttempt, now: datetime) -> None:
         raise AttemptClosed("Time is up: your saved answers were submitted.")
 
 
+def _essay_html(record: QuestionRecord, response) -> str | None:
+    """Learner-written text reaches pages only through lms.markup, rendered once when saved."""
+    if record.type != "essay" or not isinstance(response, str):
+        return None
+    return render_markdown(response).html
+
+
 def save_responses(db: Session, attempt: QuizAttempt, responses: dict[int, Any], now: datetime) -> int:
     """Save answers (question version id -> canonical response); answers already final are kept.
     Returns how many were saved."""
     _require_open(db, attempt, now)
     in_attempt = {entry["question_id"] for entry in attempt.layout}
     existing = answers_of(db, attempt.id)
-    essays = set(db.scalars(select(QuestionVersion.id).where(QuestionVersion.id.in_(list(responses)),
-                                                             QuestionVersion.type == "essay")))
+    records = question_records(db, [qid for qid in responses if qid in in_attempt])
     saved = 0
     for question_id, response in responses.items():
         if question_id not in in_attempt:
@@ -202,8 +256,7 @@ def save_responses(db: Session, attempt: QuizAttempt, responses: dict[int, Any],
         elif answer.checked_at is not None:
             continue
         answer.response, answer.saved_at = response, now
-        if question_id in essays:  # learner-written text reaches pages only through lms.markup
-            answer.response_html = render_markdown(response).html if isinstance(response, str) else None
+        answer.response_html = _essay_html(records[question_id], response)
         saved += 1
     db.flush()
     return saved
@@ -216,60 +269,87 @@ def check_answer(db: Session, attempt: QuizAttempt, question_id: int, now: datet
     if answer is None:
         raise DomainError("Answer the question before checking it.")
     if answer.checked_at is None:
-        version = db.get(QuestionVersion, question_id)
-        result = score(load_question(version), answer.response)
+        result = score(question_records(db, [question_id])[question_id].question, answer.response)
         answer.checked_at, answer.fraction, answer.status = now, result.fraction, result.status
     return answer
 
 
 # -- submitting -----------------------------------------------------------------------------------
 
-def submit_attempt(db: Session, attempt_id: int, now: datetime) -> QuizAttempt:
-    """Submit and grade, exactly once: the conditional update decides which request grades."""
+def submit_attempt(db: Session, attempt_id: int, now: datetime, quiz: QuizInfo | None = None,
+                   responses: dict[int, Any] | None = None) -> QuizAttempt:
+    """Submit (with the last answers sent, if any) and grade, exactly once: the conditional update
+    decides which request grades; the others get the attempt as that one left it."""
     won = db.execute(update(QuizAttempt).where(QuizAttempt.id == attempt_id, QuizAttempt.state == "open")
                      .values(state="submitted", submitted_at=now)
                      .execution_options(synchronize_session=False)).rowcount == 1
     attempt = db.get(QuizAttempt, attempt_id)
     db.refresh(attempt)
     if won:
-        _grade(db, attempt, now)
+        _grade(db, attempt, now, quiz or get_quiz(db, attempt.quiz_item_id), responses or {})
     return attempt
 
 
-def _grade(db: Session, attempt: QuizAttempt, now: datetime) -> None:
+def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, responses: dict[int, Any]) -> None:
+    """Score every answer of the attempt in one pass: new answers are inserted and changed ones updated
+    in two bulk statements, then the totals are settled."""
     ids = [entry["question_id"] for entry in attempt.layout]
-    versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
-    answers = answers_of(db, attempt.id)
+    records = question_records(db, ids)
+    existing = answers_of(db, attempt.id)
+    inserts, updates = [], []
+    earned = possible = 0.0
+    pending = 0
     for question_id in ids:
-        question = load_question(versions[question_id])
-        if not question.scored:
-            continue
-        answer = answers.get(question_id)
+        record = records[question_id]
+        answer = existing.get(question_id)
+        final = answer is not None and answer.checked_at is not None
+        response = answer.response if answer is not None else None
+        if not final and question_id in responses:
+            response = responses[question_id]
+        if not record.question.scored:
+            status, fraction = "unscored", 0.0
+        elif final and answer.fraction is not None:
+            status, fraction = answer.status, answer.fraction
+        else:
+            result = score(record.question, response)
+            status, fraction = result.status, result.fraction
+        row = {"response": response, "fraction": fraction, "status": status, "checked_at": now,
+               "response_html": _essay_html(record, response)}
         if answer is None:
-            answer = AttemptAnswer(attempt_id=attempt.id, question_id=question_id, response=None, saved_at=now)
-            db.add(answer)
-        if answer.checked_at is None or answer.fraction is None:
-            result = score(question, answer.response)
-            answer.fraction, answer.status, answer.checked_at = result.fraction, result.status, now
-    db.flush()
-    _settle(db, attempt)
+            inserts.append({"attempt_id": attempt.id, "question_id": question_id, "saved_at": now, **row})
+        elif not final or answer.fraction is None:
+            updates.append({"id": answer.id, **row})
+        if record.question.scored:
+            possible += record.points
+            earned += record.points * fraction
+            pending += status == "pending"
+    if inserts:
+        db.execute(insert(AttemptAnswer), inserts)
+    if updates:
+        db.execute(update(AttemptAnswer), updates)
+    _record_result(db, attempt, quiz, earned, possible, pending)
 
 
-def _settle(db: Session, attempt: QuizAttempt) -> None:
-    """Totals, pass or fail (undecided while essays wait for a grader), and what a pass records."""
-    rows = db.execute(select(AttemptAnswer.fraction, AttemptAnswer.status, QuestionVersion.points)
-                      .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_id)
-                      .where(AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.status.is_not(None))).all()
-    earned = sum(points * (fraction or 0.0) for fraction, _status, points in rows)
-    possible = sum(points for _fraction, _status, points in rows)
-    pending = sum(1 for _fraction, status, _points in rows if status == "pending")
-    quiz = get_quiz(db, attempt.quiz_item_id)
+def _record_result(db: Session, attempt: QuizAttempt, quiz: QuizInfo, earned: float, possible: float,
+                   pending: int) -> None:
     attempt.points_earned, attempt.points_possible, attempt.pending = round(earned, 6), possible, pending
     attempt.passed = None if pending else (possible > 0 and 100 * earned / possible >= quiz.pass_score - 1e-9)
     db.flush()
     if attempt.passed and quiz.settings.get("role", "module") == "module":
         enrollments.complete_item(db, attempt.enrollment_id, attempt.quiz_item_id, "passed")
     quiz_submitted.send(db, attempt=attempt)
+
+
+def _settle(db: Session, attempt: QuizAttempt) -> None:
+    """Totals recomputed from the stored answers (after an essay is graded or a regrade)."""
+    rows = db.execute(select(AttemptAnswer.fraction, AttemptAnswer.status, QuestionVersion.points)
+                      .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_id)
+                      .where(AttemptAnswer.attempt_id == attempt.id,
+                             AttemptAnswer.status.not_in(("unscored",)), AttemptAnswer.status.is_not(None))).all()
+    earned = sum(points * (fraction or 0.0) for fraction, _status, points in rows)
+    possible = sum(points for _fraction, _status, points in rows)
+    pending = sum(1 for _fraction, status, _points in rows if status == "pending")
+    _record_result(db, attempt, get_quiz(db, attempt.quiz_item_id), earned, possible, pending)
 
 
 # -- essays ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from lms.lessons.views import ITEM_PANELS, ItemPage
 from lms.questions.model import FillInBlanks, Question
 from lms.questions.scoring import match_text, numeric_matches, parse_number
 from lms.quizzes import services
-from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt
+from lms.quizzes.models import AttemptAnswer, QuizAttempt
 from lms.quizzes.responses import UNSET, displayed, field_name, parse_response
 from lms.security import access
 
@@ -46,7 +46,7 @@ def _enrollment_id() -> int:
 
 def quiz_panel(page: ItemPage) -> str:
     db = get_db()
-    quiz = services.get_quiz(db, page.item.id)
+    quiz = services.get_quiz(db, page.item.id, page.outline.content_hash)
     attempts = services.attempts_of(db, page.enrollment_id, page.item.id) if page.enrollment_id else []
     counted = services.counted_attempt(attempts, quiz.settings["grade"])
     open_attempt = next((a for a in attempts if a.state == "open"), None)
@@ -71,7 +71,8 @@ def start(course_slug: str, module_slug: str, item_slug: str):
     _outline, item = _quiz_item(module_slug, item_slug)
     db = get_db()
     try:
-        attempt = services.start_attempt(db, _enrollment_id(), services.get_quiz(db, item.id), utcnow())
+        quiz = services.get_quiz(db, item.id, g.course_access.content_hash)
+        attempt = services.start_attempt(db, _enrollment_id(), quiz, utcnow())
         db.commit()
     except services.QuizUnavailable as exc:
         db.commit()  # an expired attempt may have been submitted on the way
@@ -85,7 +86,7 @@ def start(course_slug: str, module_slug: str, item_slug: str):
 @dataclass
 class QuestionView:
     number: int
-    version: QuestionVersion
+    version: services.QuestionRecord
     question: Question
     order: object
     answer: AttemptAnswer | None
@@ -141,13 +142,12 @@ def _lesson_for(outline: catalog.Outline, quiz_item: catalog.OutlineItem, slug: 
 def _question_views(attempt: QuizAttempt, settings: dict, outline: catalog.Outline,
                     quiz_item: catalog.OutlineItem) -> list[QuestionView]:
     db = get_db()
-    ids = [entry["question_id"] for entry in attempt.layout]
-    versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
+    records = services.question_records(db, [entry["question_id"] for entry in attempt.layout])
     answers = services.answers_of(db, attempt.id)
     views = []
     for number, entry in enumerate(attempt.layout, start=1):
-        version = versions[entry["question_id"]]
-        question = services.load_question(version)
+        version = records[entry["question_id"]]
+        question = version.question
         answer = answers.get(version.id)
         final = attempt.state == "submitted" or (answer is not None and answer.checked_at is not None)
         views.append(QuestionView(number, version, question, entry["order"], answer,
@@ -163,14 +163,14 @@ def attempt_page(course_slug: str, module_slug: str, item_slug: str, number: int
     outline, item = _quiz_item(module_slug, item_slug)
     db = get_db()
     attempt = _attempt(item.id, number)
-    quiz = services.get_quiz(db, item.id)
+    quiz = services.get_quiz(db, item.id, g.course_access.content_hash)
     now = utcnow()
     if attempt.state == "open" and services.expired(attempt, now):
-        services.submit_attempt(db, attempt.id, now)
+        services.submit_attempt(db, attempt.id, now, quiz)
         db.commit()
         flash("Time is up: your saved answers were submitted.", "info")
     if request.method == "POST":
-        return _act(item, attempt, now)
+        return _act(item, attempt, quiz, now)
     views = _question_views(attempt, quiz.settings, outline, item)
     template = "quizzes/attempt.html" if attempt.state == "open" else "quizzes/review.html"
     seconds_left = max(0, int((attempt.deadline - now).total_seconds())) if attempt.deadline else None
@@ -180,32 +180,35 @@ def attempt_page(course_slug: str, module_slug: str, item_slug: str, number: int
 
 
 def _collect(attempt: QuizAttempt) -> dict[int, object]:
-    db = get_db()
-    ids = [entry["question_id"] for entry in attempt.layout]
-    versions = {v.id: v for v in db.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))}
+    records = services.question_records(get_db(), [entry["question_id"] for entry in attempt.layout])
     responses = {}
     for entry in attempt.layout:
-        version = versions[entry["question_id"]]
-        value = parse_response(services.load_question(version), version.id, entry["order"], request.form)
+        record = records[entry["question_id"]]
+        value = parse_response(record.question, record.id, entry["order"], request.form)
         if value is not UNSET:
-            responses[version.id] = value
+            responses[record.id] = value
     return responses
 
 
-def _act(item: catalog.OutlineItem, attempt: QuizAttempt, now):
+def _act(item: catalog.OutlineItem, attempt: QuizAttempt, quiz: services.QuizInfo, now):
     db = get_db()  # (CSRF is checked for every POST by CSRFProtect)
     url = f"{item.url}/attempts/{attempt.number}"
     action = request.form.get("action", "save")
     try:
+        if action == "submit":
+            if services.expired(attempt, now):  # too late for these answers: the saved ones count
+                services.submit_attempt(db, attempt.id, now, quiz)
+                raise services.AttemptClosed("Time is up: your saved answers were submitted.")
+            if attempt.state != "open":
+                raise services.AttemptClosed("This attempt has already been submitted.")
+            services.submit_attempt(db, attempt.id, now, quiz, _collect(attempt))
+            db.commit()
+            return redirect(url)
         services.save_responses(db, attempt, _collect(attempt), now)
         if action.startswith("check:") and action[6:].isdigit():
             services.check_answer(db, attempt, int(action[6:]), now)
             db.commit()
             return redirect(f"{url}#question-{action[6:]}")
-        if action == "submit":
-            services.submit_attempt(db, attempt.id, now)
-            db.commit()
-            return redirect(url)
         db.commit()
         flash("Your answers are saved.", "success")
         return redirect(url)

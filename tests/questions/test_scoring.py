@@ -148,3 +148,12 @@ def test_authoring_problems_name_what_to_fix():
     assert any("do not match" in p for p in problems(gaps))
     heavy = MultipleResponse(T("?"), choices=(Choice(T("a"), 1.5), Choice(T("b"), 0.0)))
     assert any("from -100% to 100%" in p for p in problems(heavy))
+
+
+def test_three_correct_options_of_a_third_each_are_fully_correct():
+    from lms.questions.formats.markdown import parse
+
+    q = parse("## Q\n- [x] a\n- [x] b\n- [x] c\n- [ ] d\n", title="T").questions[0]
+    assert [c.fraction for c in q.choices][:3] == [0.3333333] * 3
+    result = score(q, [0, 1, 2])
+    assert result.fraction == 1.0 and result.status == "correct"
