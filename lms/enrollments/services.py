@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from blinker import Namespace
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,17 +57,23 @@ def record_visit(db: Session, enrollment_id: int, item_id: int) -> None:
                .values(last_item_id=item_id, last_activity_at=utcnow()))
 
 
+_COMPLETION_CHECK = (
+    select(Item.course_id, Item.retired_at, Enrollment.course_id,
+           select(ItemCompletion.id).where(ItemCompletion.enrollment_id == Enrollment.id,
+                                           ItemCompletion.item_id == Item.id).scalar_subquery())
+    .select_from(Item).join(Enrollment, Enrollment.id == bindparam("enrollment_id"))  # (one row of each)
+    .where(Item.id == bindparam("item_id"))
+)
+
+
 def complete_item(db: Session, enrollment_id: int, item_id: int, how: str = "read") -> bool:
     """Record that an item is done. Returns False if it already was (nothing changes then)."""
     if how not in COMPLETION_HOWS:
         raise ValueError(f"unknown completion kind {how!r}")
-    item = db.get(Item, item_id)
-    enrollment = db.get(Enrollment, enrollment_id)
-    if item is None or enrollment is None or item.course_id != enrollment.course_id or item.retired_at is not None:
+    row = db.execute(_COMPLETION_CHECK, {"item_id": item_id, "enrollment_id": enrollment_id}).first()
+    if row is None or row[0] != row[2] or row[1] is not None:
         raise NotFound("This item is not part of the course you are enrolled in.")
-    already = db.scalar(select(ItemCompletion.id).where(ItemCompletion.enrollment_id == enrollment_id,
-                                                        ItemCompletion.item_id == item_id))
-    if already is not None:
+    if row[3] is not None:
         return False
     try:
         with db.begin_nested():
@@ -75,8 +81,9 @@ def complete_item(db: Session, enrollment_id: int, item_id: int, how: str = "rea
             db.flush()
     except IntegrityError:  # the same click twice at once: the other request recorded it
         return False
-    enrollment.last_activity_at = utcnow()
-    item_completed.send(db, enrollment=enrollment, item=item, how=how)
+    db.execute(update(Enrollment).where(Enrollment.id == enrollment_id).values(last_activity_at=utcnow())
+               .execution_options(synchronize_session=False))
+    item_completed.send(db, enrollment_id=enrollment_id, item_id=item_id, course_id=row[0], how=how)
     return True
 
 

@@ -18,6 +18,7 @@ from blinker import Namespace
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.enrollments import services as enrollments
 from lms.errors import Conflict, DomainError, NotFound
@@ -173,18 +174,19 @@ def open_attempt(db: Session, enrollment_id: int, item_id: int) -> QuizAttempt |
 
 def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime) -> QuizAttempt:
     """The learner's open attempt, or a new one if the quiz's rules allow it."""
-    current = open_attempt(db, enrollment_id, quiz.item_id)
-    if current is not None:
+    submitted = QuizAttempt.state == "submitted"
+    used, last_number, last_submitted, open_id = db.execute(
+        select(func.count(QuizAttempt.id).filter(submitted), func.max(QuizAttempt.number),
+               func.max(QuizAttempt.submitted_at), func.max(QuizAttempt.id).filter(QuizAttempt.state == "open"))
+        .where(QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == quiz.item_id)).one()
+    if open_id is not None:
+        current = db.get(QuizAttempt, open_id)
         if not expired(current, now):
             return current
         submit_attempt(db, current.id, now, quiz)
+        used, last_submitted = used + 1, now
     if not quiz.questions:
         raise QuizUnavailable("This quiz has no questions yet.")
-    submitted = QuizAttempt.state == "submitted"
-    used, last_number, last_submitted = db.execute(
-        select(func.count(QuizAttempt.id).filter(submitted), func.max(QuizAttempt.number),
-               func.max(QuizAttempt.submitted_at))
-        .where(QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == quiz.item_id)).one()
     allowed = quiz.settings.get("attempts") or 0
     if allowed and used >= allowed:
         raise AttemptLimitReached(f"You have used all {allowed} attempts at this quiz.")
@@ -284,7 +286,11 @@ def submit_attempt(db: Session, attempt_id: int, now: datetime, quiz: QuizInfo |
                      .values(state="submitted", submitted_at=now)
                      .execution_options(synchronize_session=False)).rowcount == 1
     attempt = db.get(QuizAttempt, attempt_id)
-    db.refresh(attempt)
+    if won:  # we know what the row now holds; no need to read it back
+        set_committed_value(attempt, "state", "submitted")
+        set_committed_value(attempt, "submitted_at", now)
+    else:  # another request submitted it: answer with what it recorded
+        db.refresh(attempt)
     if won:
         _grade(db, attempt, now, quiz or get_quiz(db, attempt.quiz_item_id), responses or {})
     return attempt
