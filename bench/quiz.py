@@ -311,7 +311,7 @@ def time_grading(app, quiz: QuizData, attempts: int = GRADING_ATTEMPTS, seed: in
     with app.app_context():
         db = get_db()
         info = services.get_quiz(db, quiz.item_id)
-        questions = {v.id: services.load_question(v) for v in info.questions}
+        questions = {record.id: record.question for record in info.questions}
         for _ in range(attempts):
             now = utcnow()
             responses = _responses(quiz, rng)
