@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -172,13 +172,25 @@ def open_attempt(db: Session, enrollment_id: int, item_id: int) -> QuizAttempt |
                                                QuizAttempt.quiz_item_id == item_id, QuizAttempt.state == "open"))
 
 
+# Hot statements are built once (composing them costs more than running them).
+_ATTEMPT_SUMMARY = (
+    select(func.count(QuizAttempt.id).filter(QuizAttempt.state == "submitted"), func.max(QuizAttempt.number),
+           func.max(QuizAttempt.submitted_at), func.max(QuizAttempt.id).filter(QuizAttempt.state == "open"))
+    .where(QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"))
+)
+_ANSWERS = select(AttemptAnswer).where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
+_SUBMIT = (update(QuizAttempt).where(QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.state == "open")
+           .values(state="submitted", submitted_at=bindparam("now"))
+           .execution_options(synchronize_session=False))
+ATTEMPT_BY_NUMBER = select(QuizAttempt).where(
+    QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"),
+    QuizAttempt.number == bindparam("number"))
+
+
 def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime) -> QuizAttempt:
     """The learner's open attempt, or a new one if the quiz's rules allow it."""
-    submitted = QuizAttempt.state == "submitted"
     used, last_number, last_submitted, open_id = db.execute(
-        select(func.count(QuizAttempt.id).filter(submitted), func.max(QuizAttempt.number),
-               func.max(QuizAttempt.submitted_at), func.max(QuizAttempt.id).filter(QuizAttempt.state == "open"))
-        .where(QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == quiz.item_id)).one()
+        _ATTEMPT_SUMMARY, {"enrollment_id": enrollment_id, "item_id": quiz.item_id}).one()
     if open_id is not None:
         current = db.get(QuizAttempt, open_id)
         if not expired(current, now):
@@ -222,7 +234,7 @@ def expired(attempt: QuizAttempt, now: datetime) -> bool:
 # -- answering ------------------------------------------------------------------------------------
 
 def answers_of(db: Session, attempt_id: int) -> dict[int, AttemptAnswer]:
-    return {a.question_id: a for a in db.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id))}
+    return {a.question_id: a for a in db.scalars(_ANSWERS, {"attempt_id": attempt_id})}
 
 
 def _require_open(db: Session, attempt: QuizAttempt, now: datetime) -> None:
@@ -282,9 +294,7 @@ def submit_attempt(db: Session, attempt_id: int, now: datetime, quiz: QuizInfo |
                    responses: dict[int, Any] | None = None) -> QuizAttempt:
     """Submit (with the last answers sent, if any) and grade, exactly once: the conditional update
     decides which request grades; the others get the attempt as that one left it."""
-    won = db.execute(update(QuizAttempt).where(QuizAttempt.id == attempt_id, QuizAttempt.state == "open")
-                     .values(state="submitted", submitted_at=now)
-                     .execution_options(synchronize_session=False)).rowcount == 1
+    won = db.execute(_SUBMIT, {"attempt_id": attempt_id, "now": now}).rowcount == 1
     attempt = db.get(QuizAttempt, attempt_id)
     if won:  # we know what the row now holds; no need to read it back
         set_committed_value(attempt, "state", "submitted")

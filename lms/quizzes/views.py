@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request
 from markupsafe import Markup, escape
-from sqlalchemy import select
 
 from lms.catalog import services as catalog
 from lms.db import get_db, utcnow
@@ -112,8 +111,8 @@ class QuestionView:
 
 def _attempt(item_id: int, number: int) -> QuizAttempt:
     enrollment_id = g.course_access.enrollment_id
-    attempt = get_db().scalar(select(QuizAttempt).where(
-        QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == item_id, QuizAttempt.number == number))
+    attempt = get_db().scalar(services.ATTEMPT_BY_NUMBER,
+                              {"enrollment_id": enrollment_id, "item_id": item_id, "number": number})
     if attempt is None:
         abort(404)
     return attempt
