@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -182,6 +182,11 @@ _ANSWERS = select(AttemptAnswer).where(AttemptAnswer.attempt_id == bindparam("at
 _SUBMIT = (update(QuizAttempt).where(QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.state == "open")
            .values(state="submitted", submitted_at=bindparam("now"))
            .execution_options(synchronize_session=False))
+_ANSWER_TABLE = AttemptAnswer.__table__
+_INSERT_ANSWER = _ANSWER_TABLE.insert()
+_UPDATE_ANSWER = (_ANSWER_TABLE.update().where(_ANSWER_TABLE.c.id == bindparam("answer_id"))
+                  .values({c: bindparam(c) for c in ("response", "fraction", "status", "checked_at",
+                                                       "response_html")}))
 ATTEMPT_BY_NUMBER = select(QuizAttempt).where(
     QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"),
     QuizAttempt.number == bindparam("number"))
@@ -334,15 +339,16 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, res
         if answer is None:
             inserts.append({"attempt_id": attempt.id, "question_id": question_id, "saved_at": now, **row})
         elif not final or answer.fraction is None:
-            updates.append({"id": answer.id, **row})
+            updates.append({"answer_id": answer.id, **row})
         if record.question.scored:
             possible += record.points
             earned += record.points * fraction
             pending += status == "pending"
+    # Core statements (executemany), not the ORM's bulk paths: a submit writes every answer at once.
     if inserts:
-        db.execute(insert(AttemptAnswer), inserts)
+        db.connection().execute(_INSERT_ANSWER, inserts)
     if updates:
-        db.execute(update(AttemptAnswer), updates)
+        db.connection().execute(_UPDATE_ANSWER, updates)
     _record_result(db, attempt, quiz, earned, possible, pending)
 
 
