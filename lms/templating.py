@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from types import SimpleNamespace
 
-from flask import Flask, request, url_for
+from flask import Flask, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 
 
 def _human_date(value: date | datetime | None) -> str:
@@ -25,10 +26,29 @@ def _points(value: float | None) -> str:
     return "" if value is None else f"{round(value, 2):g}"
 
 
+# The signed form of each session's CSRF token. Signing costs more than the rest of a page's layout;
+# with WTF_CSRF_TIME_LIMIT = None a token signed once stays valid for its session, so each process
+# keeps the signed form (bounded; secrets stay in memory, never written anywhere).
+_signed_csrf: dict[str, str] = {}
+SIGNED_CSRF_MAX = 10_000
+
+
+def csrf_token() -> str:
+    raw = session.get("csrf_token")
+    if raw is not None and (signed := _signed_csrf.get(raw)) is not None:
+        return signed
+    signed = generate_csrf()
+    if len(_signed_csrf) >= SIGNED_CSRF_MAX:
+        _signed_csrf.clear()
+    _signed_csrf[session["csrf_token"]] = signed
+    return signed
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["human_date"] = _human_date
     app.jinja_env.filters["hours"] = _hours
     app.jinja_env.filters["points"] = _points
+    app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
