@@ -52,8 +52,11 @@ def quiz_panel(page: ItemPage) -> str:
     used = sum(1 for a in attempts if a.state == "submitted")
     allowed = quiz.settings.get("attempts") or 0
     intro_html = catalog.get_item_html(db, page.item.id, page.outline.content_hash)
+    from flask_login import current_user  # noqa: PLC0415
+
+    can_analyse = current_user.is_admin or "instructor" in g.course_access.roles
     return render_template("quizzes/_panel.html", quiz=quiz, item=page.item, attempts=attempts, counted=counted,
-                           intro_html=intro_html,
+                           intro_html=intro_html, can_analyse=can_analyse,
                            open_attempt=open_attempt, used=used, allowed=allowed,
                            enrolled=page.enrollment_id is not None,
                            question_count=min(len(quiz.questions), quiz.settings.get("draw") or len(quiz.questions)))

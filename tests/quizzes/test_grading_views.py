@@ -114,3 +114,18 @@ def test_course_page_links_staff_to_their_tools(auth, client, db, make_user, qui
     auth.login("teacher@example.com")
     page = client.get("/courses/quiz-course").get_data(as_text=True)
     assert f'href="{QUIZ_URL}/analysis"' in page
+
+
+def test_instructors_find_the_item_analysis_from_the_quiz_page(auth, client, db, make_user, quiz_setup):
+    quiz_setup()
+    teacher = make_user("teacher@example.com")
+    grant(db, teacher, "instructor", "quiz-course")
+    grader = make_user("grader@example.com")
+    grant(db, grader, "grader", "quiz-course")
+    db.commit()
+    auth.login("teacher@example.com")
+    page = client.get(QUIZ_URL).get_data(as_text=True)
+    assert f'href="{QUIZ_URL}/analysis"' in page and "previewing this lesson" not in page
+    auth.logout()
+    auth.login("grader@example.com")
+    assert f'href="{QUIZ_URL}/analysis"' not in client.get(QUIZ_URL).get_data(as_text=True)
