@@ -20,7 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lms.audit import services as audit
+from lms.auth.models import User
+from lms.catalog.models import Item
 from lms.enrollments import services as enrollments
+from lms.enrollments.models import Enrollment
 from lms.errors import Conflict, DomainError, NotFound
 from lms.markup import render_markdown
 from lms.questions.formats.canonical import question_from_json
@@ -387,9 +391,6 @@ class PendingEssay:
 
 def pending_essays(db: Session, course_id: int) -> list[PendingEssay]:
     """Essays of submitted attempts waiting for a grader in a course, oldest first."""
-    from lms.auth.models import User  # noqa: PLC0415
-    from lms.catalog.models import Item  # noqa: PLC0415
-    from lms.enrollments.models import Enrollment  # noqa: PLC0415
 
     rows = db.execute(
         select(AttemptAnswer, QuizAttempt, QuestionVersion, User.name, Item.title)
@@ -407,7 +408,6 @@ def pending_essays(db: Session, course_id: int) -> list[PendingEssay]:
 def grade_essay(db: Session, answer_id: int, course_id: int, grader_id: int, points: float, comment: str,
                 now: datetime) -> QuizAttempt:
     """Score a pending essay (0..its points); the attempt's result is settled when none is left."""
-    from lms.catalog.models import Item  # noqa: PLC0415
 
     answer = db.get(AttemptAnswer, answer_id)
     attempt = db.get(QuizAttempt, answer.attempt_id) if answer else None
@@ -447,7 +447,6 @@ def regrade_question(db: Session, quiz_item_id: int, key: str, actor_id: int | N
     current version accepts the same kind of response (same type and, for choices, pairs, items and
     gaps, the same count). Passes it creates are recorded; passes already recorded are never taken away.
     """
-    from lms.audit import services as audit  # noqa: PLC0415
 
     versions = list(db.scalars(select(QuestionVersion).where(
         QuestionVersion.quiz_item_id == quiz_item_id, QuestionVersion.key == key).order_by(QuestionVersion.version)))

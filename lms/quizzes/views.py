@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from lms.catalog import services as catalog
@@ -15,6 +16,7 @@ from lms.lessons.views import ITEM_PANELS, ItemPage
 from lms.questions.model import FillInBlanks, Question
 from lms.questions.scoring import match_text, numeric_matches, parse_number
 from lms.quizzes import services
+from lms.quizzes.analysis import quiz_statistics, to_csv
 from lms.quizzes.models import AttemptAnswer, QuizAttempt
 from lms.quizzes.responses import UNSET, displayed, field_name, parse_response
 from lms.security import access
@@ -52,8 +54,6 @@ def quiz_panel(page: ItemPage) -> str:
     used = sum(1 for a in attempts if a.state == "submitted")
     allowed = quiz.settings.get("attempts") or 0
     intro_html = catalog.get_item_html(db, page.item.id, page.outline.content_hash)
-    from flask_login import current_user  # noqa: PLC0415
-
     can_analyse = current_user.is_admin or "instructor" in g.course_access.roles
     return render_template("quizzes/_panel.html", quiz=quiz, item=page.item, attempts=attempts, counted=counted,
                            intro_html=intro_html, can_analyse=can_analyse,
@@ -336,8 +336,6 @@ def render_cloze(view: QuestionView, disabled: bool) -> Markup:
 @bp.route(QUIZ_PATH + "/analysis")
 @access("course_instructor")
 def analysis(course_slug: str, module_slug: str, item_slug: str):
-    from lms.quizzes.analysis import quiz_statistics  # noqa: PLC0415
-
     outline, item = _quiz_item(module_slug, item_slug)
     stats = quiz_statistics(get_db(), item.id)
     return render_template("quizzes/analysis.html", outline=outline, item=item, stats=stats)
@@ -346,8 +344,6 @@ def analysis(course_slug: str, module_slug: str, item_slug: str):
 @bp.route(QUIZ_PATH + "/analysis.csv")
 @access("course_instructor")
 def analysis_csv(course_slug: str, module_slug: str, item_slug: str):
-    from lms.quizzes.analysis import quiz_statistics, to_csv  # noqa: PLC0415
-
     _outline, item = _quiz_item(module_slug, item_slug)
     body = to_csv(quiz_statistics(get_db(), item.id))
     filename = f"{course_slug}-{module_slug}-{item_slug}-item-analysis.csv"
@@ -367,8 +363,6 @@ def essays(course_slug: str):
 @bp.route("/courses/<course_slug>/essays/<int:answer_id>", methods=["POST"])
 @access("course_grader")
 def grade_essay(course_slug: str, answer_id: int):
-    from flask_login import current_user  # noqa: PLC0415
-
     db = get_db()
     raw = request.form.get("points", "").strip().replace(",", ".")
     try:
