@@ -238,7 +238,7 @@ def quizzes_convert(path: Path, target: str, output: Path | None) -> None:
     Anything the output format cannot express is listed on standard error (never dropped silently);
     an input with errors converts nothing and exits 1.
     """
-    from lms.questions.convert import ConversionError, convert  # noqa: PLC0415
+    from lms.content.quizfiles import ConversionError, convert  # noqa: PLC0415
 
     try:
         result = convert(path, target)

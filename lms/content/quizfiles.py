@@ -1,4 +1,5 @@
-"""Reading one quiz file (Markdown with `type: quiz`, or GIFT) into a Quiz, with every problem.
+"""Reading one quiz file (Markdown with `type: quiz`, GIFT, or canonical JSON) into a Quiz, with
+every problem; and converting between those formats.
 
 Used by the course loader (`flask courses check/sync`) and by `flask quizzes convert`.
 Settings come from the Markdown front matter; a .gift file takes them from a companion YAML file
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from lms.content.fields import QUIZ_FIELDS, validate_mapping
 from lms.content.source import ERROR, Problem, SourceError, parse_yaml_mapping, read_text, split_front_matter
+from lms.questions.formats import canonical
 from lms.questions.formats import markdown as markdown_quiz
 from lms.questions.model import QuestionError, Quiz
 from lms.questions.scoring import problems as question_problems
@@ -111,3 +113,49 @@ def _gift(path: Path, text: str, display: str, found: list[Problem], into: dict)
 
 def _quiz_settings(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if k not in ("type", "title", "slug") and v is not None}
+
+
+# -- converting between formats (`flask quizzes convert`) ---------------------------------------
+
+class ConversionError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Converted:
+    text: str
+    unexpressed: list[str]
+
+
+def read_any(path: Path) -> Quiz:
+    """Any supported quiz file (.md, .gift, .json) as a Quiz; ConversionError lists what is wrong with it."""
+    display = str(path)
+    if path.suffix.lower() == ".json":
+        try:
+            return canonical.loads(read_text(path, display))
+        except SourceError as exc:
+            raise ConversionError([exc.problem]) from None
+        except QuestionError as exc:
+            raise ConversionError([Problem(display, 0, str(exc))]) from None
+    if path.suffix.lower() not in (".md", ".gift"):
+        raise ConversionError([Problem(display, 0, "unknown quiz format: use a .md, .gift or .json file")])
+    loaded = load_quiz(path, display)
+    errors = [p for p in loaded.problems if p.severity == ERROR]
+    if errors or loaded.quiz is None:
+        raise ConversionError(errors or list(loaded.problems))
+    return loaded.quiz
+
+
+def convert(path: Path, target: str) -> Converted:
+    quiz = read_any(path)
+    if target == "json":
+        return Converted(canonical.dumps(quiz), [])
+    if target == "md":
+        result = markdown_quiz.export(quiz)
+    else:
+        from lms.questions.formats import gift  # noqa: PLC0415
+
+        result = gift.export(quiz)
+    return Converted(result.text, list(result.unexpressed))
