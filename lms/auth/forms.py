@@ -54,6 +54,3 @@ class ForgotPasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = _new_password_field("New password", f"At least {MIN_LENGTH} characters.")
 
-
-class ActionForm(FlaskForm):
-    """A button-only form (log out, resend a link): CSRF protection and nothing else."""

@@ -6,9 +6,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from lms.auth import services
-from lms.auth.forms import ActionForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from lms.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from lms.db import get_db
 from lms.errors import Conflict
+from lms.forms import ActionForm
 from lms.security import TooManyAttempts, access, get_throttle, limit, redirect_next, safe_next
 
 bp = Blueprint("auth", __name__, template_folder="templates")

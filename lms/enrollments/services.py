@@ -139,10 +139,6 @@ class Progress:
     def __post_init__(self):
         object.__setattr__(self, "percent", (self.done * 100) // self.total if self.total else 0)
 
-    @property
-    def finished(self) -> bool:
-        return self.total > 0 and self.done >= self.total
-
 
 def summarize(outline: Outline, done_ids: set[int], last_item_id: int | None) -> Progress:
     """Percent done and the next step: the first unfinished step from the last one opened onwards,

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from lms.catalog import services as catalog
 from lms.db import get_db
 from lms.enrollments import services as enrollments
-from lms.lessons.forms import LessonActionForm
+from lms.forms import ActionForm
 from lms.lessons.outline import outline_html
 from lms.security import access
 
@@ -78,7 +78,7 @@ def mark_done(course_slug: str, module_slug: str, item_slug: str):
     access_ = g.course_access
     outline = _outline()
     item = _step_or_404(outline, module_slug, item_slug)
-    form = LessonActionForm()
+    form = ActionForm()
     if access_.enrollment_id is None or item.kind != "lesson" or not form.validate_on_submit():
         flash("Only a lesson of a course you are enrolled in can be marked as done.", "error")
         return redirect(item.url)
@@ -98,7 +98,7 @@ def mark_done(course_slug: str, module_slug: str, item_slug: str):
 def mark_not_done(course_slug: str, module_slug: str, item_slug: str):
     access_ = g.course_access
     item = _step_or_404(_outline(), module_slug, item_slug)
-    form = LessonActionForm()
+    form = ActionForm()
     if access_.enrollment_id is not None and form.validate_on_submit():
         db = get_db()
         enrollments.uncomplete_item(db, access_.enrollment_id, item.id)

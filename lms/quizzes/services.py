@@ -338,8 +338,9 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, res
         else:
             result = score(record.question, response)
             status, fraction = result.status, result.fraction
+        unchanged = answer is not None and response == answer.response  # (an essay is rendered once)
         row = {"response": response, "fraction": fraction, "status": status, "checked_at": now,
-               "response_html": _essay_html(record, response)}
+               "response_html": answer.response_html if unchanged else _essay_html(record, response)}
         if answer is None:
             inserts.append({"attempt_id": attempt.id, "question_id": question_id, "saved_at": now, **row})
         elif not final or answer.fraction is None:
@@ -501,8 +502,3 @@ def counted_attempt(attempts: list[QuizAttempt], rule: str) -> QuizAttempt | Non
     if rule == "latest":
         return graded[-1]
     return max(graded, key=lambda a: (a.points_earned / a.points_possible, -a.number))
-
-
-def attempt_count(db: Session, enrollment_id: int, item_id: int) -> int:
-    return db.scalar(select(func.count(QuizAttempt.id)).where(
-        QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.quiz_item_id == item_id)) or 0
