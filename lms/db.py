@@ -68,9 +68,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=15000")
-            # Several worker processes share the file: after one writes, the others re-read pages;
-            # memory-mapped reads make that much cheaper than copying them through read().
-            cursor.execute("PRAGMA mmap_size=268435456")
+            # No memory-mapped I/O: with several worker processes writing, every commit that grows the
+            # file makes the others unmap, remap and fault its pages back in, which costs more CPU
+            # than reading the few pages a request needs (measured with `make bench`, quiz scenario).
+            cursor.execute("PRAGMA mmap_size=0")
             cursor.close()
 
         return engine

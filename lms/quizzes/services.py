@@ -16,8 +16,8 @@ from typing import Any
 
 from blinker import Namespace
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit import services as audit
@@ -183,14 +183,37 @@ _ATTEMPT_SUMMARY = (
     .where(QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"))
 )
 _ANSWERS = select(AttemptAnswer).where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
-_SUBMIT = (update(QuizAttempt).where(QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.state == "open")
-           .values(state="submitted", submitted_at=bindparam("now"))
-           .execution_options(synchronize_session=False))
+_ATTEMPT_TABLE = QuizAttempt.__table__
+# Upserts are spelled per dialect; both supported databases have INSERT ... ON CONFLICT.
+_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
+# A start that loses to a concurrent one (same number, or a second open attempt) inserts nothing.
+_NEW_ATTEMPT = {name: dialect.insert(_ATTEMPT_TABLE).on_conflict_do_nothing().returning(_ATTEMPT_TABLE.c.id)
+                for name, dialect in _DIALECTS.items()}
+_RESULT_VALUES = {"points_earned": bindparam("earned"), "points_possible": bindparam("possible"),
+                  "pending": bindparam("pending_essays"), "passed": bindparam("passed_now")}
+# Submitting claims the attempt and records its result in one conditional update: the request that
+# changes the row grades it, any other finds it already submitted.
+_SUBMIT = (_ATTEMPT_TABLE.update()
+           .where(_ATTEMPT_TABLE.c.id == bindparam("attempt_id"), _ATTEMPT_TABLE.c.state == "open")
+           .values(state="submitted", submitted_at=bindparam("now"), **_RESULT_VALUES))
+_SET_RESULT = _ATTEMPT_TABLE.update().where(_ATTEMPT_TABLE.c.id == bindparam("attempt_id")).values(**_RESULT_VALUES)
 _ANSWER_TABLE = AttemptAnswer.__table__
-_INSERT_ANSWER = _ANSWER_TABLE.insert()
-_UPDATE_ANSWER = (_ANSWER_TABLE.update().where(_ANSWER_TABLE.c.id == bindparam("answer_id"))
-                  .values({c: bindparam(c) for c in ("response", "fraction", "status", "checked_at",
-                                                       "response_html")}))
+_SCORED_COLUMNS = ("response", "fraction", "status", "checked_at", "response_html")
+
+
+def _answers_upsert(dialect):
+    """Write scored answers: a new row, or the scores on the row an autosave wrote meanwhile."""
+    statement = dialect.insert(_ANSWER_TABLE)
+    return statement.on_conflict_do_update(index_elements=["attempt_id", "question_id"],
+                                           set_={name: statement.excluded[name] for name in _SCORED_COLUMNS})
+
+
+_WRITE_ANSWERS = {name: _answers_upsert(dialect) for name, dialect in _DIALECTS.items()}
+# Answers are written only while this changes a row: it waits for a submit in flight (PostgreSQL
+# locks the row, SQLite has one writer) and then sees that the attempt is no longer open.
+_STILL_OPEN = (_ATTEMPT_TABLE.update()
+               .where(_ATTEMPT_TABLE.c.id == bindparam("attempt_id"), _ATTEMPT_TABLE.c.state == "open")
+               .values(state="open"))
 ATTEMPT_BY_NUMBER = select(QuizAttempt).where(
     QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"),
     QuizAttempt.number == bindparam("number"))
@@ -220,19 +243,21 @@ def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime
                           retry_at)
     seed = secrets.randbits(31)
     time_limit = quiz.settings.get("time_limit")
-    attempt = QuizAttempt(enrollment_id=enrollment_id, quiz_item_id=quiz.item_id, seed=seed,
-                          number=(last_number or 0) + 1, state="open",
-                          layout=build_layout(quiz.questions, quiz.settings, seed), started_at=now,
-                          deadline=now + timedelta(minutes=time_limit) if time_limit else None)
-    db.add(attempt)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:  # the same start twice at once: the other request's attempt is the one
+    values = {"enrollment_id": enrollment_id, "quiz_item_id": quiz.item_id, "number": (last_number or 0) + 1,
+              "seed": seed, "state": "open", "layout": build_layout(quiz.questions, quiz.settings, seed),
+              "started_at": now, "deadline": now + timedelta(minutes=time_limit) if time_limit else None,
+              "submitted_at": None, "points_earned": None, "points_possible": None, "pending": 0, "passed": None}
+    # One INSERT that yields to a concurrent start (the unique indexes decide) instead of an ORM flush
+    # inside a savepoint: starting is on every learner's path and this is half its cost.
+    new_id = db.connection().execute(_NEW_ATTEMPT[db.get_bind().dialect.name], values).scalar()
+    if new_id is None:  # the same start twice at once: the other request's attempt is the one
         existing = open_attempt(db, enrollment_id, quiz.item_id)
         if existing is None:
-            raise
+            raise QuizUnavailable("Another attempt at this quiz was started at the same moment; try again.")
         return existing
+    attempt = QuizAttempt(id=new_id, **values)
+    make_transient_to_detached(attempt)  # the row as just written, without reading it back
+    db.add(attempt)
     return attempt
 
 
@@ -247,11 +272,12 @@ def answers_of(db: Session, attempt_id: int) -> dict[int, AttemptAnswer]:
 
 
 def _require_open(db: Session, attempt: QuizAttempt, now: datetime) -> None:
-    if attempt.state != "open":
-        raise AttemptClosed("This attempt has already been submitted.")
-    if expired(attempt, now):
+    """Before answers are written: the attempt is open, in time, and no other request submitted it."""
+    if attempt.state == "open" and expired(attempt, now):
         submit_attempt(db, attempt.id, now)
         raise AttemptClosed("Time is up: your saved answers were submitted.")
+    if attempt.state != "open" or db.connection().execute(_STILL_OPEN, {"attempt_id": attempt.id}).rowcount != 1:
+        raise AttemptClosed("This attempt has already been submitted.")
 
 
 def _essay_html(record: QuestionRecord, response) -> str | None:
@@ -303,27 +329,41 @@ def submit_attempt(db: Session, attempt_id: int, now: datetime, quiz: QuizInfo |
                    responses: dict[int, Any] | None = None) -> QuizAttempt:
     """Submit (with the last answers sent, if any) and grade, exactly once: the conditional update
     decides which request grades; the others get the attempt as that one left it."""
-    won = db.execute(_SUBMIT, {"attempt_id": attempt_id, "now": now}).rowcount == 1
     attempt = db.get(QuizAttempt, attempt_id)
-    if won:  # we know what the row now holds; no need to read it back
-        set_committed_value(attempt, "state", "submitted")
-        set_committed_value(attempt, "submitted_at", now)
-    else:  # another request submitted it: answer with what it recorded
-        db.refresh(attempt)
-    if won:
-        _grade(db, attempt, now, quiz or get_quiz(db, attempt.quiz_item_id), responses or {})
+    if attempt.state == "open":
+        quiz = quiz or get_quiz(db, attempt.quiz_item_id)
+        grading = _grade(db, attempt, now, quiz, responses or {})
+        result = _result(quiz, grading.earned, grading.possible, grading.pending)
+        if db.connection().execute(_SUBMIT, {"attempt_id": attempt.id, "now": now, **result}).rowcount == 1:
+            grading.write(db)
+            _after_result(db, attempt, quiz, result, {"state": "submitted", "submitted_at": now})
+            return attempt
+    db.refresh(attempt)  # another request submitted it: answer with what it recorded
     return attempt
 
 
-def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, responses: dict[int, Any]) -> None:
-    """Score every answer of the attempt in one pass: new answers are inserted and changed ones updated
-    in two bulk statements, then the totals are settled."""
+@dataclass
+class _Grading:
+    """An attempt's answers scored: the rows to write and the totals."""
+
+    rows: list[dict]
+    earned: float = 0.0
+    possible: float = 0.0
+    pending: int = 0
+
+    def write(self, db: Session) -> None:
+        # One executemany, not the ORM's unit of work: a submit writes every answer at once.
+        if self.rows:
+            db.connection().execute(_WRITE_ANSWERS[db.get_bind().dialect.name], self.rows)
+
+
+def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, responses: dict[int, Any]) -> _Grading:
+    """Score every answer of the attempt in one pass: the rows to write (new answers and changed ones)
+    and the totals; nothing is written yet."""
     ids = [entry["question_id"] for entry in attempt.layout]
     records = question_records(db, ids)
     existing = answers_of(db, attempt.id)
-    inserts, updates = [], []
-    earned = possible = 0.0
-    pending = 0
+    grading = _Grading([])
     for question_id in ids:
         record = records[question_id]
         answer = existing.get(question_id)
@@ -341,27 +381,26 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, res
         unchanged = answer is not None and response == answer.response  # (an essay is rendered once)
         row = {"response": response, "fraction": fraction, "status": status, "checked_at": now,
                "response_html": answer.response_html if unchanged else _essay_html(record, response)}
-        if answer is None:
-            inserts.append({"attempt_id": attempt.id, "question_id": question_id, "saved_at": now, **row})
-        elif not final or answer.fraction is None:
-            updates.append({"answer_id": answer.id, **row})
+        if answer is None or not final or answer.fraction is None:
+            grading.rows.append({"attempt_id": attempt.id, "question_id": question_id, "saved_at": now, **row})
         if record.question.scored:
-            possible += record.points
-            earned += record.points * fraction
-            pending += status == "pending"
-    # Core statements (executemany), not the ORM's bulk paths: a submit writes every answer at once.
-    if inserts:
-        db.connection().execute(_INSERT_ANSWER, inserts)
-    if updates:
-        db.connection().execute(_UPDATE_ANSWER, updates)
-    _record_result(db, attempt, quiz, earned, possible, pending)
+            grading.possible += record.points
+            grading.earned += record.points * fraction
+            grading.pending += status == "pending"
+    return grading
 
 
-def _record_result(db: Session, attempt: QuizAttempt, quiz: QuizInfo, earned: float, possible: float,
-                   pending: int) -> None:
-    attempt.points_earned, attempt.points_possible, attempt.pending = round(earned, 6), possible, pending
-    attempt.passed = None if pending else (possible > 0 and 100 * earned / possible >= quiz.pass_score - 1e-9)
-    db.flush()
+def _result(quiz: QuizInfo, earned: float, possible: float, pending: int) -> dict:
+    """The attempt's result columns (as _RESULT_VALUES names them); passed is None while essays wait."""
+    passed = None if pending else (possible > 0 and 100 * earned / possible >= quiz.pass_score - 1e-9)
+    return {"earned": round(earned, 6), "possible": possible, "pending_essays": pending, "passed_now": passed}
+
+
+def _after_result(db: Session, attempt: QuizAttempt, quiz: QuizInfo, result: dict, changed: dict) -> None:
+    """The attempt object brought in line with the row just written, then what a result leads to."""
+    for name, value in {**changed, "points_earned": result["earned"], "points_possible": result["possible"],
+                        "pending": result["pending_essays"], "passed": result["passed_now"]}.items():
+        set_committed_value(attempt, name, value)
     if attempt.passed and quiz.settings.get("role", "module") == "module":
         enrollments.complete_item(db, attempt.enrollment_id, attempt.quiz_item_id, "passed")
     quiz_submitted.send(db, attempt=attempt)
@@ -369,6 +408,7 @@ def _record_result(db: Session, attempt: QuizAttempt, quiz: QuizInfo, earned: fl
 
 def _settle(db: Session, attempt: QuizAttempt) -> None:
     """Totals recomputed from the stored answers (after an essay is graded or a regrade)."""
+    db.flush()  # (answers changed through the ORM count)
     rows = db.execute(select(AttemptAnswer.fraction, AttemptAnswer.status, QuestionVersion.points)
                       .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_id)
                       .where(AttemptAnswer.attempt_id == attempt.id,
@@ -376,7 +416,10 @@ def _settle(db: Session, attempt: QuizAttempt) -> None:
     earned = sum(points * (fraction or 0.0) for fraction, _status, points in rows)
     possible = sum(points for _fraction, _status, points in rows)
     pending = sum(1 for _fraction, status, _points in rows if status == "pending")
-    _record_result(db, attempt, get_quiz(db, attempt.quiz_item_id), earned, possible, pending)
+    quiz = get_quiz(db, attempt.quiz_item_id)
+    result = _result(quiz, earned, possible, pending)
+    db.connection().execute(_SET_RESULT, {"attempt_id": attempt.id, **result})
+    _after_result(db, attempt, quiz, result, {})
 
 
 # -- essays ---------------------------------------------------------------------------------------

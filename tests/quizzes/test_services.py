@@ -285,3 +285,113 @@ def test_regrade_refuses_a_question_whose_answers_changed_shape(app, db, quiz_se
     db.commit()
     with pytest.raises(services.DomainError, match="different kind of answer"):
         services.regrade_question(db, setup.item.id, "what-does-len-1-2-return", None, utcnow())
+
+
+def test_two_starts_racing_make_one_attempt(app, db, quiz_setup):
+    """Two tabs start the quiz at once: both land on the same open attempt, and no request fails."""
+    import threading
+
+    setup = quiz_setup()
+    quiz = services.get_quiz(db, setup.item.id)
+    db.commit()
+    barrier = threading.Barrier(2)
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def start():
+        session = app.extensions["lms.sessionmaker"]()
+        try:
+            barrier.wait(timeout=10)
+            numbers.append(services.start_attempt(session, setup.enrollment.id, quiz, utcnow()).number)
+            session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            session.rollback()
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert numbers == [1, 1]
+    assert len(db.scalars(select(QuizAttempt)).all()) == 1
+
+
+def test_a_start_that_loses_the_insert_returns_the_winners_attempt(db, quiz_setup, monkeypatch):
+    """The other request's attempt appeared between our look and our insert (the race, made certain)."""
+    setup = quiz_setup()
+    quiz = services.get_quiz(db, setup.item.id)
+    winner = services.start_attempt(db, setup.enrollment.id, quiz, utcnow())
+    db.commit()
+    # Our request saw no open attempt: the summary query is made to say so.
+    real_execute = db.execute
+
+    def summary_without_the_winner(statement, params=None, **kwargs):
+        if statement is services._ATTEMPT_SUMMARY:
+            return real_execute(statement.where(QuizAttempt.id != winner.id), params, **kwargs)
+        return real_execute(statement, params, **kwargs)
+
+    monkeypatch.setattr(db, "execute", summary_without_the_winner)
+    loser = services.start_attempt(db, setup.enrollment.id, quiz, utcnow())
+    db.commit()
+    assert loser.id == winner.id and loser.number == 1
+    assert len(db.scalars(select(QuizAttempt)).all()) == 1
+
+
+def test_a_save_from_a_stale_page_after_a_submit_elsewhere_is_refused(app, db, quiz_setup):
+    """Tab A still shows the attempt open; tab B submitted it. A's autosave must not touch the answers."""
+    setup = quiz_setup()
+    quiz = services.get_quiz(db, setup.item.id)
+    attempt = services.start_attempt(db, setup.enrollment.id, quiz, utcnow())
+    db.commit()
+    other = app.extensions["lms.sessionmaker"]()
+    try:
+        services.submit_attempt(other, attempt.id, utcnow())
+        other.commit()
+    finally:
+        other.close()
+    assert attempt.state == "open"  # what tab A's request still believes
+    with pytest.raises(services.AttemptClosed):
+        services.save_responses(db, attempt, _responses(db, attempt), utcnow())
+    db.rollback()
+    responses = db.scalars(select(AttemptAnswer.response).where(AttemptAnswer.attempt_id == attempt.id)).all()
+    assert responses and all(response is None for response in responses)  # as submitted: unanswered
+
+
+def test_a_submit_grades_over_an_answer_autosaved_meanwhile(app, db, quiz_setup):
+    """An autosave lands after the submit read the answers but before it claimed the attempt: the
+    submitted answers and their scores win, and the submit does not fail on the existing row."""
+    setup = quiz_setup()
+    quiz = services.get_quiz(db, setup.item.id)
+    attempt = services.start_attempt(db, setup.enrollment.id, quiz, utcnow())
+    db.commit()
+    right = _responses(db, attempt)
+    first_id = attempt.layout[0]["question_id"]
+    real_grade = services._grade
+
+    def grade_then_autosave(session, attempt_, now, quiz_, responses):
+        grading = real_grade(session, attempt_, now, quiz_, responses)
+        other = app.extensions["lms.sessionmaker"]()
+        try:
+            stale = other.get(QuizAttempt, attempt.id)
+            services.save_responses(other, stale, {first_id: _responses(other, stale, right=False)[first_id]},
+                                    utcnow())
+            other.commit()
+        finally:
+            other.close()
+        return grading
+
+    services._grade = grade_then_autosave
+    try:
+        graded = services.submit_attempt(db, attempt.id, utcnow(), quiz, right)
+        db.commit()
+    finally:
+        services._grade = real_grade
+    assert graded.points_earned == 4 and graded.passed
+    db.expire_all()
+    answer = db.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                   AttemptAnswer.question_id == first_id))
+    assert answer.response == right[first_id] and answer.status == "correct"
