@@ -8,6 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from lms.config import ConfigError, Settings, load_settings, resolve_secret_key
+from lms.sessions import VerifiedCookieSessionInterface
 
 csrf = CSRFProtect()
 
@@ -75,6 +76,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from lms.auth.passwords import make_hasher  # noqa: PLC0415
 
     db.init_app(app, settings.database_url)
+    app.session_interface = VerifiedCookieSessionInterface()
     csrf.init_app(app)
     security.init_app(app, settings.ratelimit_storage_url)
     mail.init_app(app, settings)
