@@ -71,7 +71,8 @@ class QuizAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique (enrollment_id, quiz_item_id, number) index serves lookups by enrollment)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
     quiz_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
@@ -101,7 +102,8 @@ class AttemptAnswer(Base):
     __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique (attempt_id, question_id) index serves lookups by attempt)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
     response: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

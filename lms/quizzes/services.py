@@ -183,6 +183,10 @@ _ATTEMPT_SUMMARY = (
     .where(QuizAttempt.enrollment_id == bindparam("enrollment_id"), QuizAttempt.quiz_item_id == bindparam("item_id"))
 )
 _ANSWERS = select(AttemptAnswer).where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
+# What grading needs of the saved answers, as plain rows (no ORM objects to build and track).
+_SAVED_ANSWERS = (select(AttemptAnswer.question_id, AttemptAnswer.response, AttemptAnswer.checked_at,
+                         AttemptAnswer.fraction, AttemptAnswer.status, AttemptAnswer.response_html)
+                  .where(AttemptAnswer.attempt_id == bindparam("attempt_id")))
 _ATTEMPT_TABLE = QuizAttempt.__table__
 # Upserts are spelled per dialect; both supported databases have INSERT ... ON CONFLICT.
 _DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
@@ -362,7 +366,7 @@ def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, res
     and the totals; nothing is written yet."""
     ids = [entry["question_id"] for entry in attempt.layout]
     records = question_records(db, ids)
-    existing = answers_of(db, attempt.id)
+    existing = {row.question_id: row for row in db.connection().execute(_SAVED_ANSWERS, {"attempt_id": attempt.id})}
     grading = _Grading([])
     for question_id in ids:
         record = records[question_id]
