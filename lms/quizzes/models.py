@@ -99,12 +99,18 @@ class AttemptAnswer(Base):
     """The learner's answer to one question (version) of an attempt."""
 
     __tablename__ = "attempt_answers"
-    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+    # Indexes are few on purpose: a submit writes a row per question, and an index by question_id
+    # alone would put each of them on a different page. Answers are found through their attempt
+    # (the unique index), and essays awaiting a grader through a small partial index.
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "question_id"),
+        Index("ix_attempt_answers_pending", "attempt_id", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # (no index of its own: the unique (attempt_id, question_id) index serves lookups by attempt)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     response: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Final once checked (immediate feedback) or submitted; then scored.

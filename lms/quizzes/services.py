@@ -510,8 +510,9 @@ def regrade_question(db: Session, quiz_item_id: int, key: str, actor_id: int | N
             raise DomainError(f"Version {version.version} of {key!r} takes a different kind of answer than the "
                               "current version, so its answers cannot be re-scored with it.")
     rows = db.execute(select(AttemptAnswer, QuizAttempt).join(QuizAttempt, QuizAttempt.id == AttemptAnswer.attempt_id)
-                      .where(AttemptAnswer.question_id.in_([*old_ids, current.id]),
-                             QuizAttempt.state == "submitted", AttemptAnswer.status != "pending")).all()
+                      .where(QuizAttempt.quiz_item_id == quiz_item_id, QuizAttempt.state == "submitted",
+                             AttemptAnswer.question_id.in_([*old_ids, current.id]),
+                             AttemptAnswer.status != "pending")).all()
     for answer, attempt in rows:
         result = score(new_question, answer.response)
         before = (answer.fraction or 0.0) * current.points
