@@ -225,7 +225,8 @@ ATTEMPT_BY_NUMBER = select(QuizAttempt).where(
 
 def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime) -> QuizAttempt:
     """The learner's open attempt, or a new one if the quiz's rules allow it."""
-    used, last_number, last_submitted, open_id = db.execute(
+    connection = db.connection()
+    used, last_number, last_submitted, open_id = connection.execute(
         _ATTEMPT_SUMMARY, {"enrollment_id": enrollment_id, "item_id": quiz.item_id}).one()
     if open_id is not None:
         current = db.get(QuizAttempt, open_id)
@@ -253,7 +254,7 @@ def start_attempt(db: Session, enrollment_id: int, quiz: QuizInfo, now: datetime
               "submitted_at": None, "points_earned": None, "points_possible": None, "pending": 0, "passed": None}
     # One INSERT that yields to a concurrent start (the unique indexes decide) instead of an ORM flush
     # inside a savepoint: starting is on every learner's path and this is half its cost.
-    new_id = db.connection().execute(_NEW_ATTEMPT[db.get_bind().dialect.name], values).scalar()
+    new_id = connection.execute(_NEW_ATTEMPT[connection.dialect.name], values).scalar()
     if new_id is None:  # the same start twice at once: the other request's attempt is the one
         existing = open_attempt(db, enrollment_id, quiz.item_id)
         if existing is None:
@@ -358,7 +359,8 @@ class _Grading:
     def write(self, db: Session) -> None:
         # One executemany, not the ORM's unit of work: a submit writes every answer at once.
         if self.rows:
-            db.connection().execute(_WRITE_ANSWERS[db.get_bind().dialect.name], self.rows)
+            connection = db.connection()
+            connection.execute(_WRITE_ANSWERS[connection.dialect.name], self.rows)
 
 
 def _grade(db: Session, attempt: QuizAttempt, now: datetime, quiz: QuizInfo, responses: dict[int, Any]) -> _Grading:
