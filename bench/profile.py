@@ -34,11 +34,13 @@ def _login(test_client, email: str, password: str) -> None:
         raise SystemExit(f"login failed: {answer.status_code}")
 
 
-def _print_profile(profiler: cProfile.Profile, top: int) -> None:
+def _print_profile(profiler: cProfile.Profile, top: int, callees: list[str] | None = None) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+    for pattern in callees or ():
+        stats.print_callees(pattern)
     print(out.getvalue())
 
 
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="functions to list per page")
     parser.add_argument("--scenario", choices=("all", "pages", "quiz"), default="all",
                         help="the pages (lesson, dashboard), the quiz start+submit, or both (default)")
+    parser.add_argument("--callees", action="append", metavar="PATTERN",
+                        help="also list what the functions matching PATTERN (a regular expression) call; repeatable")
     args = parser.parse_args(argv)
 
     from sqlalchemy import event  # noqa: PLC0415
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.requests):
                 test_client.get(path)
             profiler.disable()
-            _print_profile(profiler, args.top)
+            _print_profile(profiler, args.top, args.callees)
         if args.scenario in ("all", "quiz"):
             _profile_quiz(app, data, statements, hello_s, args)
         get_engine(app).dispose()
@@ -160,7 +164,7 @@ def _profile_quiz(app, data, statements: list[str], hello_s: float, args) -> Non
     for _ in range(cycles):
         cycle()
     profiler.disable()
-    _print_profile(profiler, args.top)
+    _print_profile(profiler, args.top, args.callees)
 
 
 if __name__ == "__main__":
