@@ -8,6 +8,9 @@ hold ten enrollments of realistic size; in each, the first 30-60% of the lessons
 For the quiz scenario, a small generated course holds a quiz of 20 mixed questions (bench.quiz);
 its own learners (one or more per wrk connection, none of them the learner above, whose pages
 stay as they were) and one more learner, graded in-process, are enrolled in it.
+
+For the grader queue, 50 small courses with a capstone each and 10,000 submitted versions, and a
+grader of all 50 courses (bench.grading).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.grading import QueueData, store_queue_data, write_capstone_courses
 from bench.quiz import GRADING_LEARNER, QuizData, store_quiz_data, write_quiz_course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +56,7 @@ class BenchData:
     course_slugs: tuple[str, ...]
     completed: dict[str, str] = field(default_factory=dict)  # course slug -> "done/total"
     quiz: QuizData | None = None  # the quiz scenario's quiz and learners (who share ``password``)
+    queue: QueueData | None = None  # the grader queue's grader (who shares ``password``) and size
 
     def server_environment(self, secret_key: str) -> dict[str, str]:
         """The ``LMS_*`` variables the measured server runs with (production mode, quiet logs)."""
@@ -130,6 +135,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     database_url = f"sqlite:///{instance_dir / 'skillmark.db'}"
     slugs = write_courses(courses_dir, source_dir)
     write_quiz_course(courses_dir)
+    queue_slugs = write_capstone_courses(courses_dir)
 
     settings = load_settings({
         "env": "development", "instance_dir": instance_dir, "database_url": database_url,
@@ -143,6 +149,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
             lesson_path, completed = _fill_database(app, settings, courses_dir, slugs, password,
                                                        rng=random.Random(seed))
             quiz = _quiz_learners(app, quiz_learners, password)
+            queue = _queue(app, queue_slugs, password, rng=random.Random(seed))
     finally:
         from lms.db import get_engine  # noqa: PLC0415
 
@@ -150,7 +157,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     return BenchData(
         instance_dir=instance_dir, database_url=database_url, courses_dir=courses_dir,
         email=LEARNER_EMAIL, password=password, name=LEARNER_NAME, lesson_path=lesson_path,
-        dashboard_path="/dashboard", course_slugs=tuple(slugs), completed=completed, quiz=quiz,
+        dashboard_path="/dashboard", course_slugs=tuple(slugs), completed=completed, quiz=quiz, queue=queue,
     )
 
 
@@ -231,3 +238,15 @@ def _quiz_learners(app, count: int, password: str) -> QuizData:
         raise PrepareError(str(exc)) from None
     db.commit()
     return quiz
+
+
+def _queue(app, slugs: list[str], password: str, *, rng: random.Random) -> QueueData:
+    from lms.db import get_db  # noqa: PLC0415
+
+    db = get_db()
+    try:
+        queue = store_queue_data(db, app.extensions["lms.password_hasher"], password, slugs, rng=rng)
+    except RuntimeError as exc:
+        raise PrepareError(str(exc)) from None
+    db.commit()
+    return queue

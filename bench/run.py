@@ -2,8 +2,9 @@
 
 Both apps run under gunicorn with the same flags (2 sync workers) on free loopback ports. wrk drives
 them from this machine, interleaved: in each of three rounds hello-world, the lesson page, the
-dashboard of a learner with ten enrollments, then the quiz scenario (learners starting and
-submitting attempts at a quiz of 20 mixed questions, bench/wrk_quiz.lua), which runs wrk with one
+dashboard of a learner with ten enrollments, the grader queue (10,000 waiting versions in 50
+courses, bench/grading.py), then the quiz scenario (learners starting and submitting attempts at a
+quiz of 20 mixed questions, bench/wrk_quiz.lua), which runs wrk with one
 connection per thread and so, when the pages' flags differ, is preceded by hello-world measured
 with its flags. Each score is the median over the rounds of the requests/s divided by hello-world's
 in the same round, so a machine that is busier in one round than another affects both sides of that
@@ -178,9 +179,14 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     """Log in, check every URL, warm up, run the rounds, then print and save the results."""
     cookie = client.login(app.base_url, data.email, data.password)
     headers = {"Cookie": f"{client.SESSION_COOKIE}={cookie}", "User-Agent": client.USER_AGENT}
+    # The grader queue is measured as its grader (of 50 courses, 10,000 versions waiting).
+    grader_cookie = client.login(app.base_url, data.queue.grader_email, data.password)
+    page_headers = {"grading": {"Cookie": f"{client.SESSION_COOKIE}={grader_cookie}",
+                                "User-Agent": client.USER_AGENT}}
+    viewers = {"grading": (grader_cookie, data.queue.grader_name)}
     pages = {"hello": (hello.base_url, "/"), "lesson": (app.base_url, data.lesson_path),
-             "dashboard": (app.base_url, data.dashboard_path)}
-    expected_bytes = check_pages(pages, cookie, data.name)
+             "dashboard": (app.base_url, data.dashboard_path), "grading": (app.base_url, data.queue.path)}
+    expected_bytes = check_pages(pages, cookie, data.name, viewers)
     # The quiz runs one wrk thread per connection (see wrk_quiz.lua); hello-world again with those
     # flags when the pages' differ, as the quiz's baseline.
     quiz_threads = args.connections
@@ -192,7 +198,8 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     quiz = QuizLoad(app.base_url, data, args.connections, runs=args.rounds + 1)
     quiz_check = quiz.check(app.base_url)
 
-    servers = {"hello": hello, "lesson": app, "dashboard": app, report.QUIZ_BASELINE: hello, "quiz": app}
+    servers = {"hello": hello, "lesson": app, "dashboard": app, "grading": app, report.QUIZ_BASELINE: hello,
+               "quiz": app}
 
     def load(page: str, duration_s: float) -> WrkResult:
         base_url, path = pages[page]
@@ -204,7 +211,7 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         else:
             result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
                              threads=quiz_threads if page == report.QUIZ_BASELINE else args.threads,
-                             headers=headers)
+                             headers=page_headers.get(page, headers))
         cpu_after = servers[page].cpu_seconds()
         if cpu_before is not None and cpu_after is not None:
             result = replace(result, server_cpu_ms_per_request=(cpu_after - cpu_before) * 1000 / result.requests)
@@ -227,7 +234,7 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
             print(f"  round {number}/{args.rounds}  {report.LABELS[page]:<18} {result.requests_per_s:8.1f} req/s"
                   f"  p50 {result.latency_ms['p50']:6.2f} ms  p99 {result.latency_ms['p99']:6.2f} ms", flush=True)
         rounds.append(results)
-    check_pages({p: v for p, v in pages.items() if p != "quiz"}, cookie, data.name)  # still the learner's pages
+    check_pages({p: v for p, v in pages.items() if p != "quiz"}, cookie, data.name, viewers)  # still the same pages
     quiz_check_after = quiz.check(app.base_url)  # and the quiz still starts, submits and shows a score
 
     config = {
@@ -242,6 +249,8 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         "wrk": _wrk_version(wrk),
         "urls": {page: path for page, (_base, path) in pages.items()},
         "learner": {"name": data.name, "enrollments": len(data.course_slugs), "completed": data.completed},
+        "grader_queue": {"path": data.queue.path, "courses": data.queue.courses,
+                         "waiting_submissions": data.queue.submissions},
         "quiz": {
             "path": data.quiz.path, "questions": len(QUESTIONS), "types": data.quiz.types,
             "threads": quiz_threads, "connections": args.connections,
@@ -260,8 +269,10 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     return 0
 
 
-def check_pages(pages: dict[str, tuple[str, str]], cookie: str, name: str) -> dict[str, int]:
-    """Each URL answers 200 with the learner's name (hello-world: its text); returns the body sizes."""
+def check_pages(pages: dict[str, tuple[str, str]], cookie: str, name: str,
+                viewers: dict[str, tuple[str, str]] | None = None) -> dict[str, int]:
+    """Each URL answers 200 with the viewer's name (the learner's, or the page's own viewer's from
+    ``viewers``: page -> (cookie, name)); hello-world with its text. Returns the body sizes."""
     sizes = {}
     for page, (base_url, path) in pages.items():
         if page in report.BASELINES:
@@ -269,7 +280,8 @@ def check_pages(pages: dict[str, tuple[str, str]], cookie: str, name: str) -> di
             if response.status != 200 or response.text != HELLO_TEXT:
                 raise client.CheckError(f"hello-world answered {response.status} {response.text[:80]!r}")
         else:
-            response = client.check_page(base_url, path, cookie, name)
+            page_cookie, page_name = (viewers or {}).get(page, (cookie, name))
+            response = client.check_page(base_url, path, page_cookie, page_name)
             if client.sets_session_cookie(response):
                 print(f"note: {path} rewrites the session cookie on every request", flush=True)
         sizes[page] = len(response.body)

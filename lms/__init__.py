@@ -72,7 +72,7 @@ def register_logging(app: Flask, settings: Settings) -> None:
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
-    from lms import db, mail, security  # noqa: PLC0415
+    from lms import db, jobs, mail, security, uploads  # noqa: PLC0415
     from lms.auth.passwords import make_hasher  # noqa: PLC0415
 
     db.init_app(app, settings.database_url)
@@ -80,23 +80,30 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     security.init_app(app, settings.ratelimit_storage_url)
     mail.init_app(app, settings)
+    jobs.init_app(app, settings)
+    uploads.init_app(app, settings)
     app.extensions["lms.password_hasher"] = make_hasher(settings.password_hash)
 
 
 def register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp  # noqa: PLC0415
+    from lms.capstones.views import bp as capstones_bp  # noqa: PLC0415
     from lms.catalog.views import bp as catalog_bp  # noqa: PLC0415
     from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
+    from lms.notifications.views import bp as notifications_bp  # noqa: PLC0415
     from lms.progress.views import bp as progress_bp  # noqa: PLC0415
     from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
 
-    for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp):
+    for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
+                      notifications_bp):
         app.register_blueprint(blueprint)
 
 
 def register_signal_handlers() -> None:
     """Features that react to other features' events connect their handlers on import."""
+    import lms.capstones.notify  # noqa: F401, PLC0415  (capstones: tell learners and graders; daily digest)
+    import lms.capstones.sync  # noqa: F401, PLC0415  (capstones: store each definition version at sync)
     import lms.quizzes.sync  # noqa: F401, PLC0415  (quizzes: store settings and questions at sync)
 
 

@@ -1,4 +1,4 @@
-"""`flask` commands: db, courses, users, demo, mail. Run from the repository root (Flask finds wsgi.py).
+"""`flask` commands: db, courses, users, demo, jobs. Run from the repository root (Flask finds wsgi.py).
 
 Each command prints what it did, and exits non-zero with a message that says what to do when it
 cannot do it. Database work happens in one transaction per command: all or nothing.
@@ -212,7 +212,9 @@ def demo(password: str | None) -> None:
         _fail("demo accounts are for development only; unset LMS_ENV=production to load them")
     db = get_db()
     try:
-        lines = load_demo(db, _hasher(), password or DEMO_PASSWORD_DEFAULT)
+        from lms.uploads import get_upload_store  # noqa: PLC0415
+
+        lines = load_demo(db, _hasher(), password or DEMO_PASSWORD_DEFAULT, get_upload_store())
         db.commit()
     except DomainError as exc:
         db.rollback()
@@ -286,20 +288,8 @@ def quizzes_regrade(quiz: str, key: str, dry_run: bool) -> None:
     click.echo(f"{len(changes)} answer(s) {'would change' if dry_run else 'changed'}")
 
 
-# -- flask mail ---------------------------------------------------------------------------------
-
-mail_cli = AppGroup("mail", help="The mail outbox.")
-
-
-@mail_cli.command("deliver")
-def mail_deliver() -> None:
-    """Send messages waiting in the outbox (normally sent right after each request)."""
-    from lms.mail.services import deliver_pending  # noqa: PLC0415
-
-    sent = deliver_pending(get_db(), current_app.extensions["lms.mail_backend"], limit=1000)
-    click.echo(f"sent {sent} message(s)")
-
-
 def register(app: Flask) -> None:
-    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, mail_cli):
+    from lms.jobs.cli import jobs_cli  # noqa: PLC0415
+
+    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli):
         app.cli.add_command(command)

@@ -66,6 +66,8 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = True
+    smtp_timeout: int = 20
+    jobs_inline: bool = True  # run a request's jobs right after it (development); production uses cron
     ratelimit_storage_url: str = "memory://"
     password_hash: str = "standard"
     log_level: str = "INFO"
@@ -116,6 +118,8 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         smtp_user=_env("LMS_SMTP_USER"),
         smtp_password=_env("LMS_SMTP_PASSWORD"),
         smtp_starttls=_env_bool("LMS_SMTP_STARTTLS", True),
+        smtp_timeout=_env_int("LMS_SMTP_TIMEOUT", 20),
+        jobs_inline=_env_bool("LMS_JOBS_INLINE", env != "production"),
         ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", "memory://"),
         password_hash=password_hash,
         log_level=_env("LMS_LOG_LEVEL", "INFO"),

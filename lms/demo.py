@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from lms.auth import services as auth
 from lms.auth.models import User
+from lms.capstones.demo import load_demo_capstones
 from lms.catalog.models import Course
 from lms.catalog.services import get_outline
 from lms.enrollments import services as enrollments
@@ -28,10 +29,16 @@ DEMO_PEOPLE = [
     ("sam@example.com", "Sam Okafor", False, {"python-data-analysis": 1.0, "sql-fundamentals": 0.5}, {}),
     ("mei@example.com", "Mei Tanaka", False, {"web-accessibility-essentials": 0.7}, {}),
     ("lucas@example.com", "Lucas Martin", False, {"python-data-analysis": 0.1, "sql-fundamentals": 0.0}, {}),
+    ("priya@example.com", "Priya Shah", False, {"python-data-analysis": 1.0}, {}),
+    ("amara@example.com", "Amara Diallo", False, {"web-accessibility-essentials": 1.0}, {}),
+    ("jonas@example.com", "Jonas Berg", False, {"sql-fundamentals": 1.0}, {}),
+    ("tom@example.com", "Tom Novak", False, {"sql-fundamentals": 0.8}, {}),
 ]
+# Who grades the demo capstone submissions (lms/capstones/demo.py), per course.
+DEMO_GRADER = "grader@example.com"
 
 
-def load_demo(db: Session, hasher: PasswordHasher, password: str) -> list[str]:
+def load_demo(db: Session, hasher: PasswordHasher, password: str, store=None) -> list[str]:
     courses = {c.slug: c for c in db.scalars(select(Course).where(Course.retired_at.is_(None)))}
     if not courses:
         raise auth.InvalidInput("No courses yet: run `flask courses sync` before `flask demo`.")
@@ -57,4 +64,9 @@ def load_demo(db: Session, hasher: PasswordHasher, password: str) -> list[str]:
                 enrollments.record_visit(db, enrollment.id, steps[min(done, len(steps) - 1)].id)
         what = "admin" if is_admin else ", ".join(f"{r} of {s}" for s, r in roles.items()) or "learner"
         lines.append(f"  {email:<26} {what}")
+    db.flush()
+    grader = db.scalar(select(User).where(User.email == DEMO_GRADER))
+    added = load_demo_capstones(db, {slug: grader.id for slug in courses}, store)
+    if added:
+        lines.append(f"Demo capstone submissions: {added} (the grader's queue is at /grading)")
     return lines

@@ -12,7 +12,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,19 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf_error(_exc: CSRFError):
         return render_error(400, "This form has expired or was sent from another site. "
                                  "Go back, reload the page, and send it again.")
+
+    @app.errorhandler(ClientDisconnected)
+    def _upload_cut_off(_exc: ClientDisconnected):
+        # The body ended before its Content-Length: werkzeug stops parsing, so nothing was stored.
+        return render_error(400, "The upload was interrupted before it finished; nothing was saved. Check your "
+                                 "connection and upload the file again.")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge):
+        limit = request.max_content_length
+        size = f" (the limit is {limit / 1024 / 1024:.3g} MB)" if limit else ""
+        return render_error(413, f"That upload is larger than allowed{size}. Nothing was saved; send a smaller "
+                                 "file.")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -2,12 +2,15 @@
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import CourseRole, User
+from lms.capstones.models import CapstoneVersion, Review, Submission, SubmissionFile
 from lms.catalog.models import Course, Item, MediaFile, Module
 from lms.db import Base
 from lms.enrollments.models import Enrollment, ItemCompletion
-from lms.mail.models import OutboxMessage
+from lms.jobs.models import Job, JobRun
+from lms.notifications.models import Notification, NotificationPreference
 from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt, QuizConfig
 
 __all__ = ["AuditEvent", "Base", "Course", "CourseRole", "Enrollment", "Item", "ItemCompletion",
-           "MediaFile", "Module", "OutboxMessage", "QuestionVersion", "QuizAttempt", "QuizConfig", "User",
-           "AttemptAnswer"]
+           "Job", "JobRun", "MediaFile", "Module", "Notification", "NotificationPreference", "QuestionVersion",
+           "QuizAttempt", "QuizConfig", "User",
+           "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile"]

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from lms import create_app
+from lms.capstones import services as capstone_services
 from lms.catalog import services as catalog_services
 from lms.config import load_settings
 from lms.db import Base, get_engine
@@ -88,6 +89,7 @@ def _clear_process_caches() -> None:
     catalog_services._html_cache.clear()
     quiz_services._records.clear()
     quiz_services._quizzes.clear()
+    capstone_services._versions.clear()
 
 
 @pytest.fixture

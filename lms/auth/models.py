@@ -17,6 +17,7 @@ class User(Base):
     __table_args__ = (
         # Emails are compared case-insensitively by storing them lower-case; the database insists.
         CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("unread_notifications >= 0", name="unread_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +30,9 @@ class User(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Kept by lms.notifications (incremented on notify, decremented when read) so the page header
+    # shows the count from the session-user query, without a statement of its own on every page.
+    unread_notifications: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     # Flask-Login protocol
     @property

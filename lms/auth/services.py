@@ -147,6 +147,7 @@ class SessionUser:
     is_admin: bool
     email_verified_at: datetime | None
     password_changed_at: datetime
+    unread_notifications: int = 0  # the header's count (kept by lms.notifications)
 
     is_authenticated = True
     is_active = True
@@ -161,7 +162,8 @@ class SessionUser:
 
 
 _SESSION_USER_QUERY = (
-    select(User.id, User.email, User.name, User.is_admin, User.email_verified_at, User.password_changed_at)
+    select(User.id, User.email, User.name, User.is_admin, User.email_verified_at, User.password_changed_at,
+           User.unread_notifications)
     .where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
 )
 

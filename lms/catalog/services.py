@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course, Item, MediaFile, Module
-from lms.content.specs import LESSON_PATH, SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
+from lms.content.specs import CAPSTONE_PATH, LESSON_PATH, SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
 from lms.db import utcnow
 from lms.errors import NotFound
 
@@ -234,8 +234,10 @@ class Outline:
 
     @cached_property
     def steps(self) -> tuple[OutlineItem, ...]:
-        """The items a learner works through in order (what progress counts)."""
-        return tuple(i for i in self.items if i.takeable)
+        """The items a learner works through in order (what progress counts): the modules' items,
+        then the capstone."""
+        capstone = (self.capstone,) if self.capstone is not None and self.capstone.takeable else ()
+        return tuple(i for i in self.items if i.takeable) + capstone
 
     @cached_property
     def step_ids(self) -> frozenset[int]:
@@ -253,7 +255,7 @@ class Outline:
 
     def neighbours(self, item: OutlineItem) -> tuple[OutlineItem | None, OutlineItem | None]:
         """The takeable steps just before and after an item (which may itself be an assessment)."""
-        ordered = self.items
+        ordered = self.items + ((self.capstone,) if self.capstone is not None else ())
         index = next(n for n, candidate in enumerate(ordered) if candidate.id == item.id)
         before = next((i for i in reversed(ordered[:index]) if i.takeable), None)
         after = next((i for i in ordered[index + 1:] if i.takeable), None)
@@ -304,7 +306,9 @@ def get_outlines(db: Session, courses: list[tuple[int, str]]) -> dict[int, Outli
         for (item_id, course_id, slug, kind, title, minutes, _pos, module_id, module_slug, module_pos,
              module_title, module_summary) in rows:
             if module_id is None:
-                capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "", "",
+                course_slug = names.get(course_id, ("", ""))[0]
+                capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "",
+                                                   CAPSTONE_PATH.format(course=course_slug),
                                                    kind in SUPPORTED_ITEM_KINDS)
                 continue
             module_info[module_id] = (module_slug, module_pos, module_title, module_summary)

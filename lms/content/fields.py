@@ -1,4 +1,4 @@
-"""The allowed keys of course.yml, module.yml and lesson front matter, and their validation.
+"""The allowed keys of course.yml, module.yml, lesson and capstone front matter, and their validation.
 
 Each key is a Field: its type, whether it is required, its default. docs/course-format.md documents
 every one of them (a test keeps the two in step).
@@ -7,6 +7,7 @@ every one of them (a test keeps the two in step).
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -20,13 +21,16 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "text", "int", "number", "bool", "text-list", "date", "choice", "slug"
+    # "text", "int", "number", "bool", "text-list", "date", "choice", "slug"; "mapping" and "list"
+    # only check the shape: their content has fields of its own (the capstone's settings and rubric).
+    kind: str
     required: bool = False
     default: Any = None
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    above: float | None = None  # an exclusive minimum: the value must be more than this
 
     def check(self, value: Any) -> tuple[Any, str | None]:
         """Return (normalised value, None) or (None, what to write instead)."""
@@ -34,6 +38,9 @@ class Field:
         if kind in ("text", "slug", "choice"):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and kind == "text":
                 value = str(value)
+            if isinstance(value, bool):  # YAML reads yes/no/on/off unquoted as true/false
+                return None, f"`{self.name}` was read as {str(value).lower()}: put the text in quotes, " \
+                             f"e.g. `{self.name}: \"{'Yes' if value else 'No'}\"`"
             if not isinstance(value, str) or not value.strip():
                 return None, f"`{self.name}` must be a non-empty text, e.g. `{self.name}: {self._example()}`"
             value = value.strip()
@@ -49,6 +56,10 @@ class Field:
             if isinstance(value, bool) or not isinstance(value, ok_type):
                 noun = "a whole number" if kind == "int" else "a number"
                 return None, f"`{self.name}` must be {noun}, e.g. `{self.name}: {self._example()}`"
+            if not math.isfinite(value):
+                return None, f"`{self.name}` must be a finite number, e.g. `{self.name}: {self._example()}`"
+            if self.above is not None and value <= self.above:
+                return None, f"`{self.name}` must be more than {self.above:g}"
             if self.minimum is not None and value < self.minimum:
                 return None, f"`{self.name}` must be at least {self.minimum:g}"
             if self.maximum is not None and value > self.maximum:
@@ -68,6 +79,16 @@ class Field:
             if isinstance(value, date):
                 return value, None
             return None, f"`{self.name}` must be a date written YYYY-MM-DD, e.g. `{self.name}: 2026-09-30`"
+        if kind == "mapping":
+            if not isinstance(value, dict):
+                return None, (f"`{self.name}` holds settings: write `{self.name}:` alone on its line and its "
+                              "settings below it, indented (`key: value`)")
+            return value, None
+        if kind == "list":
+            if not isinstance(value, list):
+                return None, (f"`{self.name}` is a list: write `{self.name}:` alone on its line and each entry "
+                              "below it on a line starting with `- `")
+            return value, None
         raise AssertionError(f"unknown field kind {kind}")
 
     def _example(self) -> str:
@@ -120,6 +141,70 @@ LESSON_FIELDS = (
     Field("minutes", "int", minimum=1),
     Field("objectives", "text-list", default=[]),
 )
+
+# capstone.md: the front matter, then each nested mapping (lms/content/capstone.py reads them).
+CAPSTONE_FIELDS = (
+    Field("title", "text", required=True, max_length=200),
+    Field("max_revisions", "int", default=2, minimum=0),  # resubmissions after "needs revision"
+    Field("deliverables", "mapping"),
+    Field("rubric", "list", required=True),
+    Field("pass", "mapping", required=True),
+    Field("checks", "mapping"),
+    Field("review", "mapping"),
+)
+
+REVIEW_FIELDS = (
+    Field("blind", "bool", default=False),  # graders see a pseudonym instead of the learner's name
+)
+
+DELIVERABLES_FIELDS = (
+    Field("text", "choice", default="required", choices=("required", "optional", "none")),
+    Field("links", "mapping"),
+    Field("files", "mapping"),
+)
+
+LINKS_FIELDS = (
+    Field("min", "int", default=0, minimum=0),
+    Field("max", "int", default=5, minimum=1, maximum=20),
+    Field("label", "text", default="", max_length=200),
+)
+
+FILES_FIELDS = (
+    Field("min", "int", default=0, minimum=0),
+    Field("max", "int", default=5, minimum=1, maximum=20),
+    Field("max_size_mb", "number", default=10, above=0, maximum=50),  # per file
+    Field("total_size_mb", "number", above=0, maximum=100),  # per submission; default from max and max_size_mb
+    Field("types", "text-list", required=True),
+)
+
+CRITERION_FIELDS = (
+    Field("key", "slug", max_length=80),
+    Field("title", "text", required=True, max_length=200),
+    Field("description", "text", default=""),
+    Field("required", "bool", default=False),
+    Field("min_points", "number", minimum=0),
+    Field("levels", "list", required=True),
+)
+
+LEVEL_FIELDS = (
+    Field("points", "number", required=True, minimum=0),
+    Field("title", "text", required=True, max_length=200),
+    Field("description", "text", default=""),
+)
+
+PASS_FIELDS = (
+    Field("min_points", "number", minimum=0),
+)
+
+CHECK_FIELDS = (
+    Field("headings", "text-list"),
+    Field("min_words", "int", minimum=1),
+    Field("file_types", "text-list"),
+    Field("link_patterns", "list"),  # not text-list: stripping would change a pattern
+)
+
+CAPSTONE_FIELD_TABLES = (CAPSTONE_FIELDS, REVIEW_FIELDS, DELIVERABLES_FIELDS, LINKS_FIELDS, FILES_FIELDS, CRITERION_FIELDS,
+                         LEVEL_FIELDS, PASS_FIELDS, CHECK_FIELDS)
 
 
 def validate_mapping(mapping: YamlMapping, fields: tuple[Field, ...], display: str,

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lms.content.capstone import Capstone, parse_capstone
 from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
 from lms.content.quizfiles import load_quiz
 from lms.content.source import (
     ERROR,
-    NOTICE,
     WARNING,
     Problem,
     SourceError,
@@ -117,6 +117,7 @@ class _PendingItem:
     body_first_line: int
     module_slug: str | None
     quiz: Quiz | None = None
+    capstone: Capstone | None = None
 
 
 class _CourseLoader:
@@ -350,13 +351,12 @@ class _CourseLoader:
         except SourceError as exc:
             self.problems.append(exc.problem)
             return None
-        title = doc.meta.values.get("title")
-        if not isinstance(title, str) or not title.strip():
-            self.problem(path, doc.meta.first_line, "missing `title:` in the front matter")
+        capstone, problems = parse_capstone(doc.meta, self.show(path))
+        self.problems.extend(problems)
+        if capstone is None:
             return None
-        self.problem(path, 0, "capstone projects are not yet supported: the capstone is listed as an "
-                              "assessment but learners cannot submit it yet", NOTICE)
-        return _PendingItem(path, "capstone", 0, "capstone", title.strip(), None, (), "", doc.body_first_line, None)
+        return _PendingItem(path, "capstone", 0, "capstone", capstone.title, None, (), doc.body, doc.body_first_line,
+                            None, capstone=capstone)
 
     # -- second pass: rendering ----------------------------------------------------------------
 
@@ -373,6 +373,11 @@ class _CourseLoader:
             if not pending.body.strip():
                 self.problem(pending.path, pending.body_first_line, "the lesson has no text after the front matter",
                              WARNING)
+        if pending.kind == "capstone":  # the brief, rendered like a lesson (links relative to the course folder)
+            html = self._render(pending.body, pending.path, pending.body_first_line, pending.path.parent)
+            if not pending.body.strip():
+                self.problem(pending.path, pending.body_first_line, "the capstone has no brief after the front "
+                             "matter: describe the task, what to hand in and how it is assessed", WARNING)
         question_html: tuple[dict[str, str], ...] = ()
         if pending.quiz is not None:
             question_html = self._render_questions(pending)
@@ -380,12 +385,13 @@ class _CourseLoader:
             if pending.quiz.description is not None:  # the quiz's introduction is its item's HTML
                 html = self._render(pending.quiz.description.text, pending.path, 1, pending.path.parent)
         quiz_json = pending.quiz.to_json() if pending.quiz else None
+        capstone_json = pending.capstone.to_json() if pending.capstone else None
         content_hash = _hash(pending.kind, pending.title, pending.minutes, pending.objectives, html, quiz_json,
-                             question_html)
+                             question_html, capstone_json)
         return ItemSpec(slug=pending.slug, position=pending.position, kind=pending.kind, title=pending.title,
                         source_path=self.show(pending.path), html=html, minutes=pending.minutes,
                         objectives=pending.objectives, content_hash=content_hash, quiz=pending.quiz,
-                        question_html=question_html)
+                        question_html=question_html, capstone=pending.capstone)
 
     def _check_lesson_pointers(self, pending: _PendingItem) -> None:
         lines = self._quiz_lines.get(pending.path, [])

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from lms.content.capstone import Capstone
 from lms.questions.model import Quiz
 
 # The URL scheme of lessons and media. The content layer writes these into rendered HTML at sync
 # time; lms/lessons and lms/catalog serve the same paths (tests check that they agree).
 LESSON_PATH = "/courses/{course}/{module}/{item}"
 MEDIA_PATH = "/media/{sha256}{extension}"
+CAPSTONE_PATH = "/courses/{course}/capstone"
 
-# Item kinds this version can present to learners. Capstones are listed as the course's
-# assessments but are not yet takeable (the capstone issue adds them to this set).
-SUPPORTED_ITEM_KINDS = frozenset({"lesson", "quiz"})
+# Item kinds this version can present to learners.
+SUPPORTED_ITEM_KINDS = frozenset({"lesson", "quiz", "capstone"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ItemSpec:
     content_hash: str = ""
     quiz: Quiz | None = None  # kind "quiz": its settings and questions
     question_html: tuple[dict[str, str], ...] = ()  # per question: its texts rendered (render_question)
+    capstone: Capstone | None = None  # kind "capstone": deliverables, rubric, pass rule and checks
 
 
 @dataclass(frozen=True)

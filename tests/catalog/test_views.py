@@ -51,7 +51,10 @@ def test_course_page_lists_assessments(client, db, app, courses_root):
     folder = write_course(courses_root, "py")
     (folder / "01-module-1" / "09-check.md").write_text(
         "---\ntype: quiz\ntitle: Module 1 check\n---\n## Q?\n- [x] yes\n- [ ] no\n")
-    (folder / "capstone.md").write_text("---\ntitle: Analyse a dataset\n---\nBrief\n")
+    (folder / "capstone.md").write_text(
+        "---\ntitle: Analyse a dataset\nrubric:\n  - title: Analysis\n    levels:\n"
+        "      - {points: 0, title: Missing}\n      - {points: 2, title: Complete}\n"
+        "pass:\n  min_points: 2\n---\nBrief\n")
     sync_courses(db, load_courses(folder).courses, app.config["LMS_SETTINGS"].media_dir)
     db.commit()
     page = client.get("/courses/py").get_data(as_text=True)

@@ -139,21 +139,33 @@ def test_raw_html_is_sanitized_with_a_warning(course):
     assert "script" not in html and "onclick" not in html and "alert" not in html
 
 
-def test_quizzes_are_checked_and_the_capstone_listed(course):
+def test_quizzes_are_checked_and_the_capstone_read(course):
     (course / "01-module-1" / "04-check.md").write_text(
         "---\ntype: quiz\ntitle: Check\npass_score: 80\n---\n## Q?\n- [x] yes\n- [ ] no\n")
     (course / "02-module-2" / "04-check.gift").write_text("::Q1:: 2+2 {=4 ~5}\n")
-    (course / "capstone.md").write_text("---\ntitle: Build it\n---\nThe brief.\n")
+    (course / "capstone.md").write_text(
+        "---\ntitle: Build it\nrubric:\n  - title: Works\n    levels:\n      - {points: 0, title: Missing}\n"
+        "      - {points: 1, title: Done}\npass:\n  min_points: 1\n---\nThe brief.\n")
     result = load_courses(course)
-    assert result.ok
-    notices = " ".join(_messages(result, NOTICE))
-    assert notices == ("good-course/capstone.md: notice: capstone projects are not yet supported: the capstone is "
-                       "listed as an assessment but learners cannot submit it yet")
+    assert result.ok and result.problems == []
     spec = result.courses[0]
     assert [i.kind for i in spec.items].count("quiz") == 2
     assert [q.type for q in spec.items[3].quiz.questions] == ["single"]
     assert spec.items[3].quiz.settings["pass_score"] == 80
-    assert spec.capstone.title == "Build it"
+    assert spec.capstone.title == "Build it" and spec.capstone.html == "<p>The brief.</p>"
+    assert spec.capstone.capstone.rubric[0].key == "works"
+
+
+def test_a_capstone_needs_a_rubric_and_a_pass_rule(course):
+    (course / "capstone.md").write_text("---\ntitle: Build it\n---\nThe brief.\n")
+    result = load_courses(course)
+    assert _messages(result) == [
+        "good-course/capstone.md:2: error: missing required key `rubric` in the capstone's front matter; "
+        "add `rubric: ...`",
+        "good-course/capstone.md:2: error: missing required key `pass` in the capstone's front matter; "
+        "add `pass: ...`",
+    ]
+    assert result.courses == [] and _messages(result, NOTICE) == []
 
 
 def test_quiz_errors_name_the_file_and_line(course):

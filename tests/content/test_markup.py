@@ -39,8 +39,12 @@ def test_pygments_stylesheet_is_in_step():
 
 
 def test_every_course_file_key_is_documented():
-    from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, QUIZ_FIELDS
+    from lms.content.fields import CAPSTONE_FIELD_TABLES, COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, QUIZ_FIELDS
 
     doc = (ROOT / "docs/course-format.md").read_text()
     for field in (*COURSE_FIELDS, *MODULE_FIELDS, *LESSON_FIELDS, *QUIZ_FIELDS):
         assert f"| `{field.name}` |" in doc, f"docs/course-format.md does not document `{field.name}`"
+    capstone = doc[doc.index("## The capstone"):doc.index("## Checking and syncing")]
+    for fields in CAPSTONE_FIELD_TABLES:
+        for field in fields:
+            assert f"| `{field.name}` |" in capstone, f"the capstone section does not document `{field.name}`"

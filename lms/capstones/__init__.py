@@ -1,0 +1,1 @@
+"""Capstone projects: submissions, grading, the grader queue."""
