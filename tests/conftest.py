@@ -28,6 +28,9 @@ from lms.db import Base, get_engine
 from lms.migrate import upgrade
 from lms.quizzes import services as quiz_services
 
+# Fixtures that tests of several packages use: a real SMTP server (tests/smtp_server.py).
+pytest_plugins = ("tests.smtp_server",)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_COURSES = Path(__file__).resolve().parent / "fixtures" / "courses"
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,7 @@ class SessionUser:
     email_verified_at: datetime | None
     password_changed_at: datetime
     unread_notifications: int = 0  # the header's count (kept by lms.notifications)
+    is_course_staff: bool = False  # instructor or grader of some course: the header links the grading queue
 
     is_authenticated = True
     is_active = True
@@ -163,7 +164,10 @@ class SessionUser:
 
 _SESSION_USER_QUERY = (
     select(User.id, User.email, User.name, User.is_admin, User.email_verified_at, User.password_changed_at,
-           User.unread_notifications)
+           User.unread_notifications,
+           # An EXISTS in the same statement (on the (user_id, course_id, role) unique index), so the
+           # header's "Grading" link costs no query of its own.
+           exists().where(CourseRole.user_id == User.id).label("is_course_staff"))
     .where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
 )
 

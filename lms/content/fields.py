@@ -203,8 +203,8 @@ CHECK_FIELDS = (
     Field("link_patterns", "list"),  # not text-list: stripping would change a pattern
 )
 
-CAPSTONE_FIELD_TABLES = (CAPSTONE_FIELDS, REVIEW_FIELDS, DELIVERABLES_FIELDS, LINKS_FIELDS, FILES_FIELDS, CRITERION_FIELDS,
-                         LEVEL_FIELDS, PASS_FIELDS, CHECK_FIELDS)
+CAPSTONE_FIELD_TABLES = (CAPSTONE_FIELDS, REVIEW_FIELDS, DELIVERABLES_FIELDS, LINKS_FIELDS, FILES_FIELDS,
+                         CRITERION_FIELDS, LEVEL_FIELDS, PASS_FIELDS, CHECK_FIELDS)
 
 
 def validate_mapping(mapping: YamlMapping, fields: tuple[Field, ...], display: str,

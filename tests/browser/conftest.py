@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.capstones.conftest import capstone_setup  # noqa: F401 - a fixture, shared with the capstone browser test
 from tests.quizzes.conftest import quiz_setup  # noqa: F401 - a fixture, shared with the quiz browser test
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,7 +14,6 @@ from lms.jobs.models import Job
 from lms.notifications import services as notifications
 from lms.notifications.models import Notification
 from tests.capstones.conftest import FULL_MARKS, LOW_MARKS, submitted
-from tests.mail.conftest import smtp_port, smtp_server, smtp_settings  # noqa: F401 - fixtures
 
 
 def _notes(db, user) -> list[Notification]:

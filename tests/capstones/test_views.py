@@ -266,3 +266,20 @@ def test_without_blind_review_graders_see_the_name(client, auth, db, capstone_se
     auth.login(setup.grader.email)
     queue = client.get("/grading").get_data(as_text=True)
     assert "Lee Learner" in queue and services.pseudonym(setup.enrollment.id) not in queue
+
+
+def test_the_header_links_the_grading_queue_for_course_staff_only(client, auth, capstone_setup, count_queries):
+    setup = capstone_setup()
+    auth.login(setup.learner.email)
+    client.get("/courses")
+    with count_queries() as learner_view:
+        page = client.get("/courses").get_data(as_text=True)
+    assert 'href="/grading"' not in page
+    auth.logout()
+    auth.login(setup.grader.email)
+    client.get("/courses")
+    with count_queries() as grader_view:
+        page = client.get("/courses").get_data(as_text=True)
+    assert '<a href="/grading">Grading</a>' in page
+    assert grader_view.count == learner_view.count  # the link's EXISTS rides on the session-user query
+    assert 'href="/grading" aria-current="page">Grading' in client.get("/grading").get_data(as_text=True)

@@ -47,7 +47,7 @@ def test_nothing_is_sent_for_a_rolled_back_change(app, db, smtp_server, smtp_set
 
 def test_an_unreachable_server_leaves_the_message_queued_with_its_error_then_it_is_retried(
         app, db, smtp_port, smtp_settings):
-    from tests.mail.conftest import SmtpServer
+    from tests.smtp_server import SmtpServer
 
     queue_mail(db, "ada@example.com", "Your capstone was graded", "Passed.")
     db.commit()
