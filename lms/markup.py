@@ -1,6 +1,6 @@
 """The one path from text a person wrote to HTML a page shows: Markdown, then bleach.
 
-Lessons are rendered at sync time and the result is stored; learner-written text (later issues)
+Lessons are rendered at sync time and the result is stored; learner-written text (capstones, essays)
 goes through the same function at save time. Nothing is rendered per request.
 """
 
@@ -66,22 +66,27 @@ class Rendered:
     stripped: list[str] = field(default_factory=list)  # "tag <script>", "attribute onclick on <a>"
 
 
-def render_markdown(text: str, resolve_link: LinkResolver | None = None) -> Rendered:
+def render_markdown(text: str, resolve_link: LinkResolver | None = None, *, anchors: bool = True) -> Rendered:
     """Render Markdown (with raw HTML allowed) to sanitized HTML.
 
     ``resolve_link`` rewrites relative links and images (course assets, other lessons); failures are
     collected, not raised, so a course check can report every one of them at once.
+
+    ``anchors=False`` is for text learners and graders write: headings get no ``id`` (nor can one
+    be written), because such text shares its page with the page's own ids and with other texts
+    (every version of a submission): "## Files" must not collide with the page's files section.
     """
-    md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
-    return sanitize_html(md.convert(text), resolve_link)
+    extensions = MARKDOWN_EXTENSIONS if anchors else [e for e in MARKDOWN_EXTENSIONS if e != "toc"]
+    md = markdown.Markdown(extensions=extensions, extension_configs=MARKDOWN_CONFIG)
+    return sanitize_html(md.convert(text), resolve_link, anchors=anchors)
 
 
-def sanitize_html(raw_html: str, resolve_link: LinkResolver | None = None) -> Rendered:
-    """Sanitize HTML someone wrote (or Markdown produced) with the allowlist; links as above."""
+def sanitize_html(raw_html: str, resolve_link: LinkResolver | None = None, *, anchors: bool = True) -> Rendered:
+    """Sanitize HTML someone wrote (or Markdown produced) with the allowlist; links and anchors as above."""
     result = Rendered(html="", stripped=_find_disallowed(raw_html))
     cleaner = bleach.Cleaner(
         tags=ALLOWED_TAGS,
-        attributes=_attribute_filter,
+        attributes=_attribute_filter if anchors else _attribute_filter_without_ids,
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
@@ -95,6 +100,10 @@ def _attribute_filter(tag: str, name: str, value: str) -> bool:
     if name == "class":
         return bool(_SAFE_CLASS.match(value))
     return name in ALLOWED_ATTRIBUTES.get(tag, ())
+
+
+def _attribute_filter_without_ids(tag: str, name: str, value: str) -> bool:
+    return name != "id" and _attribute_filter(tag, name, value)
 
 
 def _link_filter(resolve_link: LinkResolver | None, errors: list) -> type[Filter]:

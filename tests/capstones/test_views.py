@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lms.capstones import services
 from lms.capstones.models import Submission, SubmissionFile
-from tests.capstones.conftest import FULL_MARKS, GOOD_TEXT, PNG_BYTES, submitted
+from tests.capstones.conftest import FULL_MARKS, GOOD_TEXT, LOW_MARKS, PNG_BYTES, submitted
 
 PAGE = "/courses/capstone-course/capstone"
 
@@ -283,3 +283,25 @@ def test_the_header_links_the_grading_queue_for_course_staff_only(client, auth, 
     assert '<a href="/grading">Grading</a>' in page
     assert grader_view.count == learner_view.count  # the link's EXISTS rides on the session-user query
     assert 'href="/grading" aria-current="page">Grading' in client.get("/grading").get_data(as_text=True)
+
+
+def test_every_version_of_a_write_up_on_the_grading_screen_keeps_ids_unique(client, auth, db, capstone_setup):
+    setup = capstone_setup()
+    first = submitted(db, setup)
+    services.claim(db, first.id, setup.grader.id)
+    services.grade(db, first.id, setup.grader.id, services.Grading(
+        scores=LOW_MARKS, criterion_comments={}, comment="## Files\n\nAttach the CSV."), can_override=False)
+    db.commit()
+    services.start_revision(db, setup.enrollment.id, setup.record(db))
+    db.commit()
+    second = services.submit(db, setup.enrollment.id, setup.record(db))
+    db.commit()
+    auth.login(setup.grader.email)
+    for url in (f"{PAGE}/submissions/{second.id}", PAGE):
+        if url == PAGE:
+            auth.logout()
+            auth.login(setup.learner.email)
+        html = client.get(url).get_data(as_text=True)
+        ids = re.findall(r'\bid="([^"]+)"', html)
+        assert "Attach the CSV." in html and html.count("Cleaning log</h2>") >= 2
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

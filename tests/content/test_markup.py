@@ -29,6 +29,15 @@ def test_sanitizer_removes_scripts_handlers_and_bad_schemes():
     assert "tag <script>" in result.stripped and "tag <iframe>" in result.stripped
 
 
+def test_text_people_write_gets_no_heading_ids_to_collide_with_the_page():
+    text = '## Files\n\n### Results {#status}\n\n<h2 id="draft">Raw</h2>\n\n<a id="x" href="#files">up</a>'
+    lesson = render_markdown(text).html
+    assert 'id="files"' in lesson and 'id="status"' in lesson  # lessons keep their anchors
+    written = render_markdown(text, anchors=False).html
+    assert " id=" not in written, written
+    assert "<h2>Files</h2>" in written and "<h3>Results</h3>" in written and "<h2>Raw</h2>" in written
+
+
 def test_external_links_get_noopener():
     html = render_markdown("[site](https://example.org)").html
     assert 'rel="noopener noreferrer"' in html

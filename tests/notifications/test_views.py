@@ -32,6 +32,9 @@ def test_the_list_shows_newest_first_and_pages_back(auth, db, make_user):
     page = auth.client.get("/notifications").get_data(as_text=True)
     titles = re.findall(r"(Note \d+)</h2>", page)
     assert titles[:2] == ["Note 21", "Note 20"] and "Note 1<" not in page
+    # HTML allows at most three digits of a second in datetime="": whole seconds it is.
+    stamps = re.findall(r'<time datetime="([^"]+)"', page)
+    assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", t) for t in stamps), stamps
     older = re.search(r'href="(/notifications\?before=\d+)"', page).group(1)
     page2 = auth.client.get(older).get_data(as_text=True)
     assert re.findall(r"(Note \d+)</h2>", page2) == ["Note 1", "Note 0"]
