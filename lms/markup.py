@@ -66,31 +66,33 @@ class Rendered:
     stripped: list[str] = field(default_factory=list)  # "tag <script>", "attribute onclick on <a>"
 
 
-def render_markdown(text: str, resolve_link: LinkResolver | None = None, *, anchors: bool = True) -> Rendered:
+def render_markdown(text: str, resolve_link: LinkResolver | None = None, *, embedded: bool = False) -> Rendered:
     """Render Markdown (with raw HTML allowed) to sanitized HTML.
 
     ``resolve_link`` rewrites relative links and images (course assets, other lessons); failures are
     collected, not raised, so a course check can report every one of them at once.
 
-    ``anchors=False`` is for text learners and graders write: headings get no ``id`` (nor can one
-    be written), because such text shares its page with the page's own ids and with other texts
-    (every version of a submission): "## Files" must not collide with the page's files section.
+    ``embedded=True`` is for text learners and graders write, shown inside a section of a page
+    (a submission under "The submission", a grader's comment): its headings move one level down,
+    below the section's own heading, and get no ``id`` (nor can one be written), because such text
+    shares its page with the page's own ids and with other texts (every version of a submission):
+    "## Files" must not collide with the page's files section.
     """
-    extensions = MARKDOWN_EXTENSIONS if anchors else [e for e in MARKDOWN_EXTENSIONS if e != "toc"]
+    extensions = [e for e in MARKDOWN_EXTENSIONS if e != "toc"] if embedded else MARKDOWN_EXTENSIONS
     md = markdown.Markdown(extensions=extensions, extension_configs=MARKDOWN_CONFIG)
-    return sanitize_html(md.convert(text), resolve_link, anchors=anchors)
+    return sanitize_html(md.convert(text), resolve_link, embedded=embedded)
 
 
-def sanitize_html(raw_html: str, resolve_link: LinkResolver | None = None, *, anchors: bool = True) -> Rendered:
-    """Sanitize HTML someone wrote (or Markdown produced) with the allowlist; links and anchors as above."""
+def sanitize_html(raw_html: str, resolve_link: LinkResolver | None = None, *, embedded: bool = False) -> Rendered:
+    """Sanitize HTML someone wrote (or Markdown produced) with the allowlist; links and headings as above."""
     result = Rendered(html="", stripped=_find_disallowed(raw_html))
     cleaner = bleach.Cleaner(
         tags=ALLOWED_TAGS,
-        attributes=_attribute_filter if anchors else _attribute_filter_without_ids,
+        attributes=_attribute_filter_without_ids if embedded else _attribute_filter,
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
-        filters=[_link_filter(resolve_link, result.link_errors)],
+        filters=[_link_filter(resolve_link, result.link_errors, heading_shift=1 if embedded else 0)],
     )
     result.html = cleaner.clean(_SCRIPT_OR_STYLE.sub("", raw_html))
     return result
@@ -106,7 +108,9 @@ def _attribute_filter_without_ids(tag: str, name: str, value: str) -> bool:
     return name != "id" and _attribute_filter(tag, name, value)
 
 
-def _link_filter(resolve_link: LinkResolver | None, errors: list) -> type[Filter]:
+def _link_filter(resolve_link: LinkResolver | None, errors: list, heading_shift: int = 0) -> type[Filter]:
+    headings = {f"h{n}": f"h{min(max(n, 2) + heading_shift, 6)}" for n in range(1, 7)}
+
     class RewriteLinks(Filter):
         """Rewrites links through the resolver; table alignment becomes a class (no inline styles);
         tables and code blocks become keyboard-scrollable boxes.
@@ -116,8 +120,9 @@ def _link_filter(resolve_link: LinkResolver | None, errors: list) -> type[Filter
 
         def __iter__(self):
             for token in super().__iter__():
-                if token["type"] in ("StartTag", "EndTag") and token["name"] == "h1":
-                    token["name"] = "h2"  # the page's title is the only <h1>
+                if token["type"] in ("StartTag", "EndTag") and token["name"] in headings:
+                    # The page's title is the only <h1>; embedded text sits below its section's <h2>.
+                    token["name"] = headings[token["name"]]
                 if token["type"] in ("StartTag", "EmptyTag"):
                     attrs = token["data"]
                     for key in list(attrs):

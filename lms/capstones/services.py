@@ -260,7 +260,7 @@ def save_draft(db: Session, enrollment_id: int, record: CapstoneRecord, text: st
     cleaned = clean_links(links, record)
     draft = editable_draft(db, enrollment_id, record, now)
     if draft.text != text:
-        draft.text, draft.text_html = text, render_markdown(text, anchors=False).html if text.strip() else ""
+        draft.text, draft.text_html = text, render_markdown(text, embedded=True).html if text.strip() else ""
     draft.links, draft.updated_at = cleaned, now
     return draft
 
@@ -716,7 +716,7 @@ def grade(db: Session, submission_id: int, grader_id: int, grading: Grading, *, 
     review = Review(submission_id=submission_id, grader_id=grader_id,
                     capstone_version_id=submission.capstone_version_id, scores=dict(grading.scores),
                     criterion_comments=comments, comment=comment,
-                    comment_html=render_markdown(comment, anchors=False).html if comment else "", points=result.points,
+                    comment_html=render_markdown(comment, embedded=True).html if comment else "", points=result.points,
                     max_points=result.max_points, meets_rule=result.meets_pass_rule, suggested_outcome=suggested,
                     outcome=outcome, override_reason=reason, overridden_by_id=grader_id if reason else None,
                     graded_at=now)

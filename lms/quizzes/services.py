@@ -289,7 +289,7 @@ def _essay_html(record: QuestionRecord, response) -> str | None:
     """Learner-written text reaches pages only through lms.markup, rendered once when saved."""
     if record.type != "essay" or not isinstance(response, str):
         return None
-    return render_markdown(response, anchors=False).html
+    return render_markdown(response, embedded=True).html
 
 
 def save_responses(db: Session, attempt: QuizAttempt, responses: dict[int, Any], now: datetime) -> int:

@@ -110,7 +110,7 @@ def test_html_and_script_in_the_write_up_are_sanitised(db, capstone_setup):
     draft = services.save_draft(db, setup.enrollment.id, setup.record(db), text, [])
     html = draft.text_html
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
-    assert "<strong>bold</strong>" in html and "<h2" in html
+    assert "<strong>bold</strong>" in html and "<h3>Summary" in html
     assert draft.text == text  # the learner's own text is kept as written
 
 

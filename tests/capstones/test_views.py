@@ -303,5 +303,5 @@ def test_every_version_of_a_write_up_on_the_grading_screen_keeps_ids_unique(clie
             auth.login(setup.learner.email)
         html = client.get(url).get_data(as_text=True)
         ids = re.findall(r'\bid="([^"]+)"', html)
-        assert "Attach the CSV." in html and html.count("Cleaning log</h2>") >= 2
+        assert "Attach the CSV." in html and html.count("Cleaning log</h3>") >= 2
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

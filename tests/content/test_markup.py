@@ -33,9 +33,13 @@ def test_text_people_write_gets_no_heading_ids_to_collide_with_the_page():
     text = '## Files\n\n### Results {#status}\n\n<h2 id="draft">Raw</h2>\n\n<a id="x" href="#files">up</a>'
     lesson = render_markdown(text).html
     assert 'id="files"' in lesson and 'id="status"' in lesson  # lessons keep their anchors
-    written = render_markdown(text, anchors=False).html
+    written = render_markdown(text, embedded=True).html
     assert " id=" not in written, written
-    assert "<h2>Files</h2>" in written and "<h3>Results</h3>" in written and "<h2>Raw</h2>" in written
+    # ...and their headings sit one level below the section that shows them.
+    assert "<h3>Files</h3>" in written and "<h4>Results</h4>" in written and "<h3>Raw</h3>" in written
+    assert "<h3>Top</h3>" in render_markdown("# Top", embedded=True).html
+    assert "<h6>Deep</h6>" in render_markdown("###### Deep", embedded=True).html
+    assert '<h2 id="top">Top</h2>' in render_markdown("# Top").html
 
 
 def test_external_links_get_noopener():
