@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per page to time and profile")
     parser.add_argument("--top", type=int, default=25, help="functions to list per page")
     parser.add_argument("--scenario", choices=("all", "pages", "quiz"), default="all",
-                        help="the pages (lesson, dashboard), the quiz start+submit, or both (default)")
+                        help="the pages (lesson, dashboard, grader queue), the quiz start+submit, or both (default)")
     parser.add_argument("--callees", action="append", metavar="PATTERN",
                         help="also list what the functions matching PATTERN (a regular expression) call; repeatable")
     args = parser.parse_args(argv)
@@ -79,23 +79,28 @@ def main(argv: list[str] | None = None) -> int:
         hello_client = hello_app.test_client()
         hello_s = _time_per_request(lambda: hello_client.get("/"), args.requests)
         print(f"hello-world: {hello_s * 1e3:.3f} ms per request in-process\n")
-        pages = (("lesson page", data.lesson_path), ("dashboard", data.dashboard_path))
-        for label, path in pages if args.scenario in ("all", "pages") else ():
-            response = test_client.get(path)  # warms caches; also the request whose SQL is shown
-            if response.status_code != 200 or data.name not in response.get_data(as_text=True):
-                raise SystemExit(f"{path} answered {response.status_code} without the learner's name")
+        grader_client = app.test_client()
+        grader_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+        _login(grader_client, data.queue.grader_email, data.password)
+        pages = (("lesson page", data.lesson_path, test_client, data.name),
+                 ("dashboard", data.dashboard_path, test_client, data.name),
+                 ("grader queue", data.queue.path, grader_client, data.queue.grader_name))
+        for label, path, client, viewer in pages if args.scenario in ("all", "pages") else ():
+            response = client.get(path)  # warms caches; also the request whose SQL is shown
+            if response.status_code != 200 or viewer not in response.get_data(as_text=True):
+                raise SystemExit(f"{path} answered {response.status_code} without {viewer}'s name")
             statements.clear()
-            test_client.get(path)
+            client.get(path)
             print(f"== {label} {path}: {len(statements)} SQL statement(s) per request")
             for sql in statements:
                 print(f"   {sql[:160]}")
-            per_request = _time_per_request(lambda p=path: test_client.get(p), args.requests)
+            per_request = _time_per_request(lambda p=path, c=client: c.get(p), args.requests)
             print(f"   {per_request * 1e3:.3f} ms per request in-process "
                   f"({hello_s / per_request:.3f} of hello-world's rate)")
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.requests):
-                test_client.get(path)
+                client.get(path)
             profiler.disable()
             _print_profile(profiler, args.top, args.callees)
         if args.scenario in ("all", "quiz"):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import CourseRole, User
 from lms.capstones import services
-from lms.capstones.models import Review, Submission
+from lms.capstones.models import Review, Submission, is_waiting
+from lms.capstones.paths import capstone_path, submission_path
 from lms.catalog.models import Course
 from lms.enrollments.models import Enrollment
 from lms.jobs import JobContext, enqueue, periodic
@@ -28,14 +29,6 @@ OUTCOME_WORDS = {
 }
 DIGEST_ITEMS = 5  # the oldest waiting versions listed in a grader's digest
 DIGEST_HOUR = timedelta(hours=7)  # the digest goes out at 07:00 UTC
-
-
-def capstone_path(course_slug: str) -> str:
-    return f"/courses/{course_slug}/capstone"
-
-
-def submission_path(course_slug: str, submission_id: int) -> str:
-    return f"{capstone_path(course_slug)}/submissions/{submission_id}"
 
 
 def _course(db: Session, course_id: int) -> tuple[str, str]:
@@ -88,8 +81,7 @@ def tell_learner(db: Session, submission: Submission, review: Review) -> None:
 def digests(db: Session, now: datetime) -> dict[int, tuple[int, list[tuple[str, str, int, datetime]]]]:
     """For each grader with work waiting: (how many versions wait, the oldest few as
     (course slug, course title, submission id, submitted at)). Three statements in all."""
-    waiting = or_(Submission.state == "submitted",
-                  (Submission.state == "in_review") & (Submission.claim_expires_at <= now))
+    waiting = is_waiting() & or_(Submission.state == "submitted", Submission.claim_expires_at <= now)
     per_course = dict(db.execute(select(Submission.course_id, func.count(Submission.id))
                                  .where(waiting).group_by(Submission.course_id)).all())
     if not per_course:

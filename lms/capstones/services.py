@@ -13,6 +13,7 @@ append-only audit log in the same transaction. Views commit once.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from blinker import Namespace
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -31,11 +32,11 @@ from lms.auth.models import CourseRole, User
 from lms.capstones.checks import run_checks
 from lms.capstones.models import (
     OPEN_STATES,
-    WAITING_STATES,
     CapstoneVersion,
     Review,
     Submission,
     SubmissionFile,
+    is_waiting,
 )
 from lms.capstones.rubric import evaluate, suggested_outcome
 from lms.catalog.models import Course, Item
@@ -480,15 +481,32 @@ class GradedCourse:
     id: int
     slug: str
     title: str
+    blind: bool = False  # its capstone is reviewed blind: graders see a pseudonym
+
+
+# The queue's statements are built once per variant, with bound parameters: building a SELECT of
+# this size costs more per request than running it (bench: the queue page).
+_GRADED_COURSES = (
+    select(Course.id, Course.slug, Course.title, CapstoneVersion.id)
+    .outerjoin(Item, and_(Item.course_id == Course.id, Item.kind == "capstone", Item.retired_at.is_(None)))
+    .outerjoin(CapstoneVersion, and_(CapstoneVersion.item_id == Item.id, CapstoneVersion.retired_at.is_(None)))
+    .where(Course.retired_at.is_(None)).order_by(Course.title, Course.id)
+)
+_GRADED_COURSES_OF_USER = _GRADED_COURSES.where(Course.id.in_(
+    select(CourseRole.course_id).where(CourseRole.user_id == bindparam("user_id"),
+                                       CourseRole.role.in_(("grader", "instructor")))))
 
 
 def graded_courses(db: Session, user_id: int, is_admin: bool = False) -> list[GradedCourse]:
-    """The courses whose capstones a user grades: as grader or instructor (admins: every course)."""
-    query = select(Course.id, Course.slug, Course.title).where(Course.retired_at.is_(None)).order_by(Course.title)
-    if not is_admin:
-        query = query.where(Course.id.in_(select(CourseRole.course_id).where(
-            CourseRole.user_id == user_id, CourseRole.role.in_(("grader", "instructor")))))
-    return [GradedCourse(*row) for row in db.execute(query)]
+    """The courses whose capstones a user grades: as grader or instructor (admins: every course).
+
+    One statement, with each course's live capstone version, so the queue knows which courses
+    review blind without asking again (the definitions come from the per-process cache).
+    """
+    rows = db.execute(_GRADED_COURSES) if is_admin else db.execute(_GRADED_COURSES_OF_USER, {"user_id": user_id})
+    return [GradedCourse(course_id, slug, title,
+                         version_id is not None and is_blind(capstone_version(db, version_id)))
+            for course_id, slug, title, version_id in rows]
 
 
 QUEUE_STATUSES = {
@@ -497,6 +515,43 @@ QUEUE_STATUSES = {
     "in_review": "Being graded by someone",
     "all": "Everything waiting",
 }
+_IN_COURSES = Submission.course_id.in_(bindparam("course_ids", expanding=True))
+_CLAIM_ACTIVE = and_(Submission.state == "in_review", Submission.claim_expires_at > bindparam("now"))
+_STATUS_FILTERS = {
+    "waiting": or_(Submission.state == "submitted", Submission.claim_expires_at <= bindparam("now")),
+    "mine": and_(_CLAIM_ACTIVE, Submission.claimed_by_id == bindparam("grader_id")),
+    "in_review": _CLAIM_ACTIVE,
+    "all": None,
+}
+
+
+@functools.cache
+def _queue_statement(status: str, paged: bool):
+    # The page's ids first, from the covering partial index of waiting versions read in order (it
+    # holds course, state and claim too): at most a page of index entries when the grader grades
+    # most of the queue, never a sort of the whole queue. Then the details of just those rows.
+    page = (select(Submission.id, Submission.submitted_at).where(is_waiting(), _IN_COURSES)
+            .order_by(Submission.submitted_at, Submission.id).limit(bindparam("limit")))
+    if _STATUS_FILTERS[status] is not None:
+        page = page.where(_STATUS_FILTERS[status])
+    if paged:
+        page = page.where(tuple_(Submission.submitted_at, Submission.id)
+                          > tuple_(bindparam("after_at", type_=Submission.submitted_at.type),
+                                   bindparam("after_id", type_=Integer)))
+    page = page.subquery("page")
+    claimer = aliased(User)
+    return (
+        select(Submission.id, Course.slug, Course.title, Submission.version, Submission.state,
+               Submission.submitted_at, User.name, Submission.claimed_by_id, claimer.name,
+               Submission.claim_expires_at, Submission.enrollment_id, Submission.course_id)
+        .select_from(page)
+        .join(Submission, Submission.id == page.c.id)
+        .join(Course, Course.id == Submission.course_id)
+        .join(Enrollment, Enrollment.id == Submission.enrollment_id)
+        .join(User, User.id == Enrollment.user_id)
+        .outerjoin(claimer, claimer.id == Submission.claimed_by_id)
+        .order_by(page.c.submitted_at, page.c.id)
+    )
 
 
 def grader_queue(db: Session, grader_id: int, course_ids: list[int], status: str = "waiting",
@@ -511,45 +566,37 @@ def grader_queue(db: Session, grader_id: int, course_ids: list[int], status: str
         raise DomainError(f"Unknown status filter; choose one of: {', '.join(QUEUE_STATUSES)}.")
     if not course_ids:
         return [], None
-    now = now or utcnow()
-    claimer = aliased(User)
-    query = (
-        select(Submission.id, Course.slug, Course.title, Submission.version, Submission.state,
-               Submission.submitted_at, User.name, Submission.claimed_by_id, claimer.name,
-               Submission.claim_expires_at, Submission.enrollment_id, Submission.course_id)
-        .join(Course, Course.id == Submission.course_id)
-        .join(Enrollment, Enrollment.id == Submission.enrollment_id)
-        .join(User, User.id == Enrollment.user_id)
-        .outerjoin(claimer, claimer.id == Submission.claimed_by_id)
-        .where(Submission.state.in_(WAITING_STATES), Submission.course_id.in_(course_ids))
-        .order_by(Submission.submitted_at, Submission.id)
-        .limit(limit + 1)
-    )
-    stale = Submission.claim_expires_at <= now
-    if status == "waiting":
-        query = query.where(or_(Submission.state == "submitted", stale))
-    elif status == "mine":
-        query = query.where(Submission.state == "in_review", Submission.claimed_by_id == grader_id,
-                            Submission.claim_expires_at > now)
-    elif status == "in_review":
-        query = query.where(Submission.state == "in_review", Submission.claim_expires_at > now)
+    params = {"course_ids": list(course_ids), "now": now or utcnow(), "grader_id": grader_id, "limit": limit + 1}
     if after is not None:
-        query = query.where(tuple_(Submission.submitted_at, Submission.id) > tuple_(*after))
-    rows = db.execute(query).all()
+        params["after_at"], params["after_id"] = after
+    rows = db.execute(_queue_statement(status, after is not None), params).all()
     entries = [QueueEntry(*row) for row in rows[:limit]]
     cursor = (entries[-1].submitted_at, entries[-1].submission_id) if len(rows) > limit else None
     return entries, cursor
 
 
-def queue_counts(db: Session, course_ids: list[int], now: datetime | None = None) -> dict[str, int]:
-    """How many versions wait in these courses, and how many are being graded (one statement)."""
+QUEUE_COUNT_CAP = 1000  # counted exactly up to here; beyond, the page says "more than 1,000"
+_FIRST_WAITING = (select(Submission.state, Submission.claim_expires_at).where(is_waiting(), _IN_COURSES)
+                  .limit(bindparam("cap")).subquery())
+_QUEUE_COUNTS = select(func.count(), func.count().filter(and_(
+    _FIRST_WAITING.c.state == "in_review", _FIRST_WAITING.c.claim_expires_at > bindparam("now")))
+).select_from(_FIRST_WAITING)
+
+
+def queue_counts(db: Session, course_ids: list[int], now: datetime | None = None) -> dict[str, int | bool]:
+    """How many versions wait in these courses, and how many are being graded (one statement).
+
+    Counted up to QUEUE_COUNT_CAP versions (``capped`` says the queue holds more): a grader needs
+    "more than 1,000", not the exact figure, and a capped count reads a bounded stretch of the index
+    whatever the queue's size.
+    """
     if not course_ids:
-        return {"waiting": 0, "in_review": 0}
-    now = now or utcnow()
-    active = and_(Submission.state == "in_review", Submission.claim_expires_at > now)
-    row = db.execute(select(func.count(Submission.id), func.count(Submission.id).filter(active))
-                     .where(Submission.state.in_(WAITING_STATES), Submission.course_id.in_(course_ids))).one()
-    return {"waiting": row[0] - row[1], "in_review": row[1]}
+        return {"waiting": 0, "in_review": 0, "capped": False}
+    total, in_review = db.execute(_QUEUE_COUNTS, {"course_ids": list(course_ids), "now": now or utcnow(),
+                                                  "cap": QUEUE_COUNT_CAP + 1}).one()
+    if total > QUEUE_COUNT_CAP:
+        return {"waiting": QUEUE_COUNT_CAP, "in_review": 0, "capped": True}
+    return {"waiting": total - in_review, "in_review": in_review, "capped": False}
 
 
 # -- claiming and grading -------------------------------------------------------------------------------
@@ -767,17 +814,6 @@ def user_name(db: Session, user_id: int | None) -> str | None:
 def is_blind(capstone: Capstone) -> bool:
     """Blind review: graders see a pseudonym instead of the learner's name."""
     return capstone.blind_review
-
-
-def blind_courses(db: Session, course_ids: list[int]) -> set[int]:
-    """Which of these courses review their capstone blind (one statement for all of them)."""
-    if not course_ids:
-        return set()
-    rows = db.execute(select(Item.course_id, CapstoneVersion.id)
-                      .join(CapstoneVersion, and_(CapstoneVersion.item_id == Item.id,
-                                                  CapstoneVersion.retired_at.is_(None)))
-                      .where(Item.course_id.in_(course_ids), Item.kind == "capstone", Item.retired_at.is_(None)))
-    return {course_id for course_id, version_id in rows if is_blind(capstone_version(db, version_id))}
 
 
 def pseudonym(enrollment_id: int) -> str:

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from lms.capstones import services
+from lms.capstones.paths import submission_path
 from lms.catalog import services as catalog
 from lms.db import get_db, utcnow
 from lms.errors import DomainError
@@ -291,11 +292,11 @@ def queue():
     entries, next_cursor = services.grader_queue(db, current_user.id, course_ids, status,
                                                  _parse_cursor(request.args.get("after")), now=now)
     counts = services.queue_counts(db, course_ids, now)
-    blind = services.blind_courses(db, course_ids)
+    blind = {c.id for c in courses if c.blind}
     return render_template("capstones/queue.html", courses=courses, entries=entries, counts=counts, status=status,
                            course=selected, next_cursor=_cursor(next_cursor), now=now,
                            statuses=services.QUEUE_STATUSES, blind=blind,
-                           pseudonym=services.pseudonym)
+                           pseudonym=services.pseudonym, submission_path=submission_path)
 
 
 # -- grading ---------------------------------------------------------------------------------------------

@@ -69,9 +69,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('share_token', name=op.f('uq_submissions_share_token'))
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.create_index('ix_submissions_course_state', ['course_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_submissions_item_id'), ['item_id'], unique=False)
-        batch_op.create_index('ix_submissions_waiting', ['submitted_at', 'id'], unique=False, sqlite_where=sa.text("state IN ('submitted', 'in_review')"), postgresql_where=sa.text("state IN ('submitted', 'in_review')"))
+        batch_op.create_index('ix_submissions_waiting', ['submitted_at', 'id', 'course_id', 'state', 'claim_expires_at'], unique=False, sqlite_where=sa.text("state IN ('submitted', 'in_review')"), postgresql_where=sa.text("state IN ('submitted', 'in_review')"))
         batch_op.create_index('uq_submissions_open', ['enrollment_id', 'item_id'], unique=True, sqlite_where=sa.text("state IN ('draft', 'submitted', 'in_review')"), postgresql_where=sa.text("state IN ('draft', 'submitted', 'in_review')"))
 
     op.create_table('reviews',
@@ -138,7 +137,6 @@ def downgrade() -> None:
         batch_op.drop_index('uq_submissions_open', sqlite_where=sa.text("state IN ('draft', 'submitted', 'in_review')"), postgresql_where=sa.text("state IN ('draft', 'submitted', 'in_review')"))
         batch_op.drop_index('ix_submissions_waiting', sqlite_where=sa.text("state IN ('submitted', 'in_review')"), postgresql_where=sa.text("state IN ('submitted', 'in_review')"))
         batch_op.drop_index(batch_op.f('ix_submissions_item_id'))
-        batch_op.drop_index('ix_submissions_course_state')
 
     op.drop_table('submissions')
     with op.batch_alter_table('capstone_versions', schema=None) as batch_op:

@@ -392,7 +392,7 @@ def test_only_a_passed_capstone_is_shared_and_unsharing_ends_the_address(db, cap
 
 # -- the queue ----------------------------------------------------------------------------------------------------
 
-def test_the_queue_is_oldest_first_with_keyset_pages(db, capstone_setup, make_user, enroll):
+def test_the_queue_is_oldest_first_with_keyset_pages(db, capstone_setup, make_user, enroll, monkeypatch):
     setup = capstone_setup()
     record = setup.record(db)
     start = utcnow() - timedelta(days=3)
@@ -415,7 +415,17 @@ def test_the_queue_is_oldest_first_with_keyset_pages(db, capstone_setup, make_us
     waiting, _ = services.grader_queue(db, setup.grader.id, [setup.course.id], "waiting")
     assert [e.submission_id for e in mine] == [expected[0]]
     assert [e.submission_id for e in waiting] == expected[1:]
-    assert services.queue_counts(db, [setup.course.id]) == {"waiting": 4, "in_review": 1}
+    assert services.queue_counts(db, [setup.course.id]) == {"waiting": 4, "in_review": 1, "capped": False}
+    # An expired claim is waiting again, in the list and in the counts.
+    later = utcnow() + services.CLAIM_DURATION + timedelta(minutes=1)
+    waiting, _ = services.grader_queue(db, setup.grader.id, [setup.course.id], "waiting", now=later)
+    assert [e.submission_id for e in waiting] == expected
+    assert services.queue_counts(db, [setup.course.id], later) == {"waiting": 5, "in_review": 0, "capped": False}
+    # Beyond the cap, the count stops and says so.
+    monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 3)
+    assert services.queue_counts(db, [setup.course.id]) == {"waiting": 3, "in_review": 0, "capped": True}
+    monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 5)
+    assert services.queue_counts(db, [setup.course.id])["capped"] is False
 
 
 # -- races on PostgreSQL (real concurrent transactions) -----------------------------------------------------

@@ -305,3 +305,15 @@ def test_every_version_of_a_write_up_on_the_grading_screen_keeps_ids_unique(clie
         ids = re.findall(r'\bid="([^"]+)"', html)
         assert "Attach the CSV." in html and html.count("Cleaning log</h3>") >= 2
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_the_written_out_paths_are_the_routes(app):
+    from flask import url_for
+
+    from lms.capstones.paths import capstone_path, submission_path
+
+    with app.test_request_context():
+        for slug in ("capstone-course", "données-101"):
+            assert capstone_path(slug) == url_for("capstones.page", course_slug=slug)
+            assert submission_path(slug, 42) == url_for("capstones.submission_page", course_slug=slug,
+                                                        submission_id=42)
