@@ -111,19 +111,12 @@ def digests(db: Session, now: datetime) -> dict[int, tuple[int, list[tuple[str, 
             for grader_id, (total, items) in result.items()}
 
 
-def _age(since: datetime, now: datetime) -> str:
-    days = (now - since).days
-    if days >= 1:
-        return f"{days} day{'s' if days != 1 else ''}"
-    hours = int((now - since).total_seconds() // 3600)
-    return f"{hours} hour{'s' if hours != 1 else ''}" if hours else "less than an hour"
-
-
 def digest_text(total: int, items: list[tuple[str, str, int, datetime]], now: datetime, base_url: str) -> str:
     head = f"{total} capstone version{'s' if total != 1 else ''} {'are' if total != 1 else 'is'} waiting for a grader."
     lines = [head, "", "The oldest:"]
     for slug, title, submission_id, submitted_at in items:
-        lines.append(f"- {title}, waiting {_age(submitted_at, now)}: {base_url}{submission_path(slug, submission_id)}")
+        waited = services.waiting_time(submitted_at, now)
+        lines.append(f"- {title}, waiting {waited}: {base_url}{submission_path(slug, submission_id)}")
     return "\n".join(lines)
 
 

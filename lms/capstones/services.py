@@ -476,6 +476,18 @@ class QueueEntry:
         return self.state == "in_review" and self.claim_expires_at is not None and self.claim_expires_at > now
 
 
+def waiting_time(since: datetime, now: datetime) -> str:
+    """How long a version has waited, as the queue and the digest say it: "3 days", "5 hours", "12 min"."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds >= 86400:
+        days = seconds // 86400
+        return f"{days} day{'s' if days != 1 else ''}"
+    if seconds >= 3600:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{seconds // 60} min" if seconds >= 60 else "under a minute"
+
+
 @dataclass(frozen=True)
 class GradedCourse:
     id: int
@@ -503,7 +515,10 @@ def graded_courses(db: Session, user_id: int, is_admin: bool = False) -> list[Gr
     One statement, with each course's live capstone version, so the queue knows which courses
     review blind without asking again (the definitions come from the per-process cache).
     """
-    rows = db.execute(_GRADED_COURSES) if is_admin else db.execute(_GRADED_COURSES_OF_USER, {"user_id": user_id})
+    # Core rows on the session's connection: the ORM's result machinery costs more than this query.
+    connection = db.connection()
+    rows = (connection.execute(_GRADED_COURSES) if is_admin
+            else connection.execute(_GRADED_COURSES_OF_USER, {"user_id": user_id}))
     return [GradedCourse(course_id, slug, title,
                          version_id is not None and is_blind(capstone_version(db, version_id)))
             for course_id, slug, title, version_id in rows]
@@ -515,7 +530,37 @@ QUEUE_STATUSES = {
     "in_review": "Being graded by someone",
     "all": "Everything waiting",
 }
-_IN_COURSES = Submission.course_id.in_(bindparam("course_ids", expanding=True))
+
+
+@dataclass(frozen=True)
+class QueueScope:
+    """Whose queue: the courses a grader grades (by their roles), one of them, or every course (admins).
+
+    The courses are a condition inside the queue's SQL rather than a list of ids passed in: a list
+    is rendered into the statement on every request, which costs more than the query itself.
+    """
+    grader_id: int
+    course_id: int | None = None  # one course (the caller has checked that the grader grades it)
+    every_course: bool = False  # admins
+
+    @property
+    def kind(self) -> str:
+        return "course" if self.course_id is not None else "all" if self.every_course else "roles"
+
+
+_LIVE_COURSES = select(Course.id).where(Course.retired_at.is_(None))
+_SCOPE_FILTERS = {
+    "course": Submission.course_id == bindparam("course_id"),
+    "all": Submission.course_id.in_(_LIVE_COURSES),
+    "roles": Submission.course_id.in_(
+        _LIVE_COURSES.join(CourseRole, CourseRole.course_id == Course.id)
+        .where(CourseRole.user_id == bindparam("grader_id"), CourseRole.role.in_(("grader", "instructor")))),
+}
+
+
+def _scope_params(scope: QueueScope, now: datetime | None) -> dict:
+    return {"grader_id": scope.grader_id, "course_id": scope.course_id, "now": now or utcnow()}
+
 _CLAIM_ACTIVE = and_(Submission.state == "in_review", Submission.claim_expires_at > bindparam("now"))
 _STATUS_FILTERS = {
     "waiting": or_(Submission.state == "submitted", Submission.claim_expires_at <= bindparam("now")),
@@ -526,11 +571,11 @@ _STATUS_FILTERS = {
 
 
 @functools.cache
-def _queue_statement(status: str, paged: bool):
+def _queue_statement(scope: str, status: str, paged: bool):
     # The page's ids first, from the covering partial index of waiting versions read in order (it
     # holds course, state and claim too): at most a page of index entries when the grader grades
     # most of the queue, never a sort of the whole queue. Then the details of just those rows.
-    page = (select(Submission.id, Submission.submitted_at).where(is_waiting(), _IN_COURSES)
+    page = (select(Submission.id, Submission.submitted_at).where(is_waiting(), _SCOPE_FILTERS[scope])
             .order_by(Submission.submitted_at, Submission.id).limit(bindparam("limit")))
     if _STATUS_FILTERS[status] is not None:
         page = page.where(_STATUS_FILTERS[status])
@@ -554,46 +599,46 @@ def _queue_statement(status: str, paged: bool):
     )
 
 
-def grader_queue(db: Session, grader_id: int, course_ids: list[int], status: str = "waiting",
+def grader_queue(db: Session, scope: QueueScope, status: str = "waiting",
                  after: tuple[datetime, int] | None = None, limit: int = QUEUE_PAGE_SIZE,
                  now: datetime | None = None) -> tuple[list[QueueEntry], tuple[datetime, int] | None]:
-    """One page of waiting versions in the given courses, oldest first; and the cursor of the next page.
+    """One page of waiting versions in the scope's courses, oldest first; and the cursor of the next page.
 
     Keyset pagination on (submitted_at, id): one statement whatever the queue's length, served by
     the partial index of waiting versions. A claim that has expired counts as waiting again.
     """
     if status not in QUEUE_STATUSES:
         raise DomainError(f"Unknown status filter; choose one of: {', '.join(QUEUE_STATUSES)}.")
-    if not course_ids:
-        return [], None
-    params = {"course_ids": list(course_ids), "now": now or utcnow(), "grader_id": grader_id, "limit": limit + 1}
+    params = _scope_params(scope, now) | {"limit": limit + 1}
     if after is not None:
         params["after_at"], params["after_id"] = after
-    rows = db.execute(_queue_statement(status, after is not None), params).all()
+    rows = db.connection().execute(_queue_statement(scope.kind, status, after is not None), params).all()
     entries = [QueueEntry(*row) for row in rows[:limit]]
     cursor = (entries[-1].submitted_at, entries[-1].submission_id) if len(rows) > limit else None
     return entries, cursor
 
 
-QUEUE_COUNT_CAP = 1000  # counted exactly up to here; beyond, the page says "more than 1,000"
-_FIRST_WAITING = (select(Submission.state, Submission.claim_expires_at).where(is_waiting(), _IN_COURSES)
-                  .limit(bindparam("cap")).subquery())
-_QUEUE_COUNTS = select(func.count(), func.count().filter(and_(
-    _FIRST_WAITING.c.state == "in_review", _FIRST_WAITING.c.claim_expires_at > bindparam("now")))
-).select_from(_FIRST_WAITING)
+# Counted exactly up to here; beyond, the page says "more than 250" (ten pages of the queue): the
+# count then reads a bounded stretch of the index, whatever the queue's size.
+QUEUE_COUNT_CAP = 250
 
 
-def queue_counts(db: Session, course_ids: list[int], now: datetime | None = None) -> dict[str, int | bool]:
-    """How many versions wait in these courses, and how many are being graded (one statement).
+@functools.cache
+def _counts_statement(scope: str):
+    first = (select(Submission.state, Submission.claim_expires_at).where(is_waiting(), _SCOPE_FILTERS[scope])
+             .limit(bindparam("cap")).subquery())
+    active = and_(first.c.state == "in_review", first.c.claim_expires_at > bindparam("now"))
+    return select(func.count(), func.count().filter(active)).select_from(first)
 
-    Counted up to QUEUE_COUNT_CAP versions (``capped`` says the queue holds more): a grader needs
-    "more than 1,000", not the exact figure, and a capped count reads a bounded stretch of the index
-    whatever the queue's size.
+
+def queue_counts(db: Session, scope: QueueScope, now: datetime | None = None) -> dict[str, int | bool]:
+    """How many versions wait in the scope's courses, and how many are being graded (one statement).
+
+    Counted up to QUEUE_COUNT_CAP versions; ``capped`` says the queue holds more. A grader needs
+    "more than 250", not the exact figure.
     """
-    if not course_ids:
-        return {"waiting": 0, "in_review": 0, "capped": False}
-    total, in_review = db.execute(_QUEUE_COUNTS, {"course_ids": list(course_ids), "now": now or utcnow(),
-                                                  "cap": QUEUE_COUNT_CAP + 1}).one()
+    total, in_review = db.connection().execute(_counts_statement(scope.kind),
+                                  _scope_params(scope, now) | {"cap": QUEUE_COUNT_CAP + 1}).one()
     if total > QUEUE_COUNT_CAP:
         return {"waiting": QUEUE_COUNT_CAP, "in_review": 0, "capped": True}
     return {"waiting": total - in_review, "in_review": in_review, "capped": False}
@@ -823,7 +868,7 @@ def pseudonym(enrollment_id: int) -> str:
     return f"Learner {digest}"
 
 
-def next_waiting(db: Session, grader_id: int, course_ids: list[int]) -> int | None:
-    """The oldest version waiting for a grader in these courses, for "grade the next one"."""
-    entries, _ = grader_queue(db, grader_id, course_ids, "waiting", limit=1)
+def next_waiting(db: Session, grader_id: int, course_id: int) -> int | None:
+    """The oldest version waiting for a grader in this course, for "grade the next one"."""
+    entries, _ = grader_queue(db, QueueScope(grader_id, course_id=course_id), "waiting", limit=1)
     return entries[0].submission_id if entries else None

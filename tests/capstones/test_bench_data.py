@@ -27,7 +27,7 @@ def test_bench_queue_rows_are_gradable_like_real_submissions(app, db, tmp_path):
     grader = db.scalar(select(User).where(User.email == queue.grader_email))
     course_ids = [c.id for c in services.graded_courses(db, grader.id)]
     assert len(course_ids) == 3
-    entries, cursor = services.grader_queue(db, grader.id, course_ids, limit=50)
+    entries, cursor = services.grader_queue(db, services.QueueScope(grader.id), limit=50)
     assert len(entries) == 30 and cursor is None
     assert [e.submitted_at for e in entries] == sorted(e.submitted_at for e in entries)
     oldest = entries[0].submission_id

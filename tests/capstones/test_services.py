@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -168,7 +168,7 @@ def test_a_stale_claim_can_be_taken_over(db, capstone_setup, make_user):
     submission = submitted(db, setup)
     services.claim(db, submission.id, setup.grader.id, now=utcnow() - services.CLAIM_DURATION - timedelta(minutes=1))
     db.commit()
-    entries, _ = services.grader_queue(db, setup.instructor.id, [setup.course.id], "waiting")
+    entries, _ = services.grader_queue(db, services.QueueScope(setup.instructor.id), "waiting")
     assert [e.submission_id for e in entries] == [submission.id]  # back in the queue
     services.claim(db, submission.id, setup.instructor.id)
     db.commit()
@@ -405,27 +405,50 @@ def test_the_queue_is_oldest_first_with_keyset_pages(db, capstone_setup, make_us
         ids.append(services.submit(db, enrollment.id, record, now=start + timedelta(hours=5 - n)).id)
     db.commit()
     expected = list(reversed(ids))  # the last one submitted earliest
-    first, cursor = services.grader_queue(db, setup.grader.id, [setup.course.id], limit=2)
-    second, cursor2 = services.grader_queue(db, setup.grader.id, [setup.course.id], after=cursor, limit=2)
-    third, cursor3 = services.grader_queue(db, setup.grader.id, [setup.course.id], after=cursor2, limit=2)
+    scope = services.QueueScope(setup.grader.id, setup.course.id)
+    first, cursor = services.grader_queue(db, scope, limit=2)
+    second, cursor2 = services.grader_queue(db, scope, after=cursor, limit=2)
+    third, cursor3 = services.grader_queue(db, scope, after=cursor2, limit=2)
     assert [e.submission_id for e in first + second + third] == expected and cursor3 is None
     services.claim(db, expected[0], setup.grader.id)
     db.commit()
-    mine, _ = services.grader_queue(db, setup.grader.id, [setup.course.id], "mine")
-    waiting, _ = services.grader_queue(db, setup.grader.id, [setup.course.id], "waiting")
+    mine, _ = services.grader_queue(db, scope, "mine")
+    waiting, _ = services.grader_queue(db, scope, "waiting")
     assert [e.submission_id for e in mine] == [expected[0]]
     assert [e.submission_id for e in waiting] == expected[1:]
-    assert services.queue_counts(db, [setup.course.id]) == {"waiting": 4, "in_review": 1, "capped": False}
+    assert services.queue_counts(db, scope) == {"waiting": 4, "in_review": 1, "capped": False}
     # An expired claim is waiting again, in the list and in the counts.
     later = utcnow() + services.CLAIM_DURATION + timedelta(minutes=1)
-    waiting, _ = services.grader_queue(db, setup.grader.id, [setup.course.id], "waiting", now=later)
+    waiting, _ = services.grader_queue(db, scope, "waiting", now=later)
     assert [e.submission_id for e in waiting] == expected
-    assert services.queue_counts(db, [setup.course.id], later) == {"waiting": 5, "in_review": 0, "capped": False}
+    assert services.queue_counts(db, scope, later) == {"waiting": 5, "in_review": 0, "capped": False}
     # Beyond the cap, the count stops and says so.
     monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 3)
-    assert services.queue_counts(db, [setup.course.id]) == {"waiting": 3, "in_review": 0, "capped": True}
+    assert services.queue_counts(db, scope) == {"waiting": 3, "in_review": 0, "capped": True}
     monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 5)
-    assert services.queue_counts(db, [setup.course.id])["capped"] is False
+    assert services.queue_counts(db, scope)["capped"] is False
+
+
+def test_the_queue_scope_is_the_graders_own_live_courses(db, capstone_setup, make_user):
+    first = capstone_setup()
+    second = capstone_setup(slug="second-course", learner_email="other@example.com")
+    a = submitted(db, first)
+    b = submitted(db, second)
+
+    def ids(scope):
+        return [e.submission_id for e in services.grader_queue(db, scope, "all")[0]]
+
+    assert ids(services.QueueScope(first.grader.id)) == [a.id]  # graders see only the courses they grade
+    assert ids(services.QueueScope(second.instructor.id)) == [b.id]  # instructors grade their course
+    assert ids(services.QueueScope(first.learner.id)) == []  # a learner grades nothing
+    admin = make_user("admin-queue@example.com", admin=True)
+    assert sorted(ids(services.QueueScope(admin.id, every_course=True))) == sorted([a.id, b.id])
+    assert ids(services.QueueScope(admin.id, course_id=second.course.id)) == [b.id]
+    assert services.queue_counts(db, services.QueueScope(admin.id, every_course=True))["waiting"] == 2
+    second.course.retired_at = utcnow()  # a retired course leaves every queue
+    db.commit()
+    assert ids(services.QueueScope(second.instructor.id)) == []
+    assert ids(services.QueueScope(admin.id, every_course=True)) == [a.id]
 
 
 # -- races on PostgreSQL (real concurrent transactions) -----------------------------------------------------
@@ -489,3 +512,11 @@ def test_two_gradings_at_once_record_one_review(app, db, capstone_setup):
     db.expire_all()
     assert len(db.scalars(select(Review)).all()) == 1
     assert len(db.scalars(select(ItemCompletion)).all()) == 1
+
+
+def test_waiting_time_reads_like_the_queue_says_it():
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert [services.waiting_time(now - delta, now) for delta in (
+        timedelta(seconds=20), timedelta(minutes=1), timedelta(minutes=59), timedelta(hours=1), timedelta(hours=5),
+        timedelta(days=1), timedelta(days=3, hours=23), timedelta(seconds=-5))] == [
+        "under a minute", "1 min", "59 min", "1 hour", "5 hours", "1 day", "3 days", "under a minute"]

@@ -313,7 +313,35 @@ def test_the_written_out_paths_are_the_routes(app):
     from lms.capstones.paths import capstone_path, submission_path
 
     with app.test_request_context():
+        assert url_for("capstones.queue") == "/grading"  # the queue's filter form and the header write it out
         for slug in ("capstone-course", "données-101"):
             assert capstone_path(slug) == url_for("capstones.page", course_slug=slug)
             assert submission_path(slug, 42) == url_for("capstones.submission_page", course_slug=slug,
                                                         submission_id=42)
+
+
+def test_a_queue_longer_than_the_cap_says_more_than(client, auth, db, capstone_setup, make_user, enroll, monkeypatch):
+    setup = capstone_setup()
+    record = setup.record(db)
+    for i in range(3):
+        enrollment = enroll(make_user(name=f"Many {i}"), setup.course)
+        services.save_draft(db, enrollment.id, record, GOOD_TEXT, ["https://github.com/m/x"])
+        db.flush()
+        services.submit(db, enrollment.id, record)
+    db.commit()
+    auth.login(setup.grader.email)
+    assert "3 waiting for a grader · 0 being graded" in client.get("/grading").get_data(as_text=True)
+    monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 2)
+    page = client.get("/grading").get_data(as_text=True)
+    assert "More than 2 in the queue" in page and page.count("queue-entry") == 3
+
+
+def test_the_course_filter_marks_the_chosen_course_and_escapes_titles(client, auth, db, capstone_setup):
+    setup = capstone_setup()
+    setup.course.title = 'SQL <b>"joins"</b> & more'
+    db.commit()
+    auth.login(setup.grader.email)
+    page = client.get("/grading?course=capstone-course").get_data(as_text=True)
+    assert '<option value="capstone-course" selected>SQL &lt;b&gt;&#34;joins&#34;&lt;/b&gt; &amp; more</option>' in page
+    page = client.get("/grading").get_data(as_text=True)
+    assert '<option value="capstone-course">SQL &lt;b&gt;' in page
