@@ -117,7 +117,7 @@ def write_courses(courses_dir: Path, source_dir: Path = SOURCE_COURSES, count: i
 
 
 def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int = 20240601,
-            quiz_learners: int = 8) -> BenchData:
+            quiz_learners: int = 8, database_url: str | None = None) -> BenchData:
     """Create the database, courses, learner and progress in ``instance_dir`` (which must be empty or new),
     and the quiz course with ``quiz_learners`` learners enrolled.
 
@@ -132,7 +132,9 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
         raise PrepareError(f"{instance_dir} is not empty; the bench needs a fresh instance folder")
     instance_dir.mkdir(parents=True, exist_ok=True)
     courses_dir = instance_dir / "courses"
-    database_url = f"sqlite:///{instance_dir / 'skillmark.db'}"
+    # SQLite in the instance folder unless told otherwise (an empty PostgreSQL database, to look at
+    # its query plans over the same data).
+    database_url = database_url or f"sqlite:///{instance_dir / 'skillmark.db'}"
     slugs = write_courses(courses_dir, source_dir)
     write_quiz_course(courses_dir)
     queue_slugs = write_capstone_courses(courses_dir)
