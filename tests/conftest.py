@@ -93,6 +93,7 @@ def _clear_process_caches() -> None:
     quiz_services._records.clear()
     quiz_services._quizzes.clear()
     capstone_services._versions.clear()
+    capstone_services._graded_lists.clear()
 
 
 @pytest.fixture

@@ -14,5 +14,10 @@ def capstone_path(course_slug: str) -> str:
     return f"/courses/{quote(course_slug)}/capstone"
 
 
+def submissions_prefix(course_slug: str) -> str:
+    """What every submission's path in the course starts with (the queue appends ids to it)."""
+    return f"{capstone_path(course_slug)}/submissions/"
+
+
 def submission_path(course_slug: str, submission_id: int) -> str:
-    return f"{capstone_path(course_slug)}/submissions/{int(submission_id)}"
+    return f"{submissions_prefix(course_slug)}{int(submission_id)}"

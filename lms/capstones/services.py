@@ -459,9 +459,9 @@ def changes_between(before: VersionView, after: VersionView) -> VersionChanges:
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """One waiting version. Its course is named by id: the queue's viewer has the graded courses'
+    slugs and titles already (:func:`graded_courses`), so the queue's statement need not join them."""
     submission_id: int
-    course_slug: str
-    course_title: str
     version: int
     state: str
     submitted_at: datetime
@@ -498,6 +498,9 @@ class GradedCourse:
 
 # The queue's statements are built once per variant, with bound parameters: building a SELECT of
 # this size costs more per request than running it (bench: the queue page).
+# Roles compared one by one rather than with IN (...): SQLAlchemy expands an IN list into the SQL
+# text on every execution, which costs more than the comparison.
+_GRADING_ROLE = or_(CourseRole.role == "grader", CourseRole.role == "instructor")
 _GRADED_COURSES = (
     select(Course.id, Course.slug, Course.title, CapstoneVersion.id)
     .outerjoin(Item, and_(Item.course_id == Course.id, Item.kind == "capstone", Item.retired_at.is_(None)))
@@ -505,11 +508,35 @@ _GRADED_COURSES = (
     .where(Course.retired_at.is_(None)).order_by(Course.title, Course.id)
 )
 _GRADED_COURSES_OF_USER = _GRADED_COURSES.where(Course.id.in_(
-    select(CourseRole.course_id).where(CourseRole.user_id == bindparam("user_id"),
-                                       CourseRole.role.in_(("grader", "instructor")))))
+    select(CourseRole.course_id).where(CourseRole.user_id == bindparam("user_id"), _GRADING_ROLE)))
 
 
-def graded_courses(db: Session, user_id: int, is_admin: bool = False) -> list[GradedCourse]:
+@dataclass(frozen=True, eq=False)
+class GradedCourses:
+    """The courses a user grades, as the queue uses them: in title order, by slug, and which review blind.
+
+    Compared by identity: :func:`graded_courses` hands out one object per distinct list, so a view
+    can cache what it derives from it (the course filter's options) without hashing fifty courses.
+    """
+    courses: tuple[GradedCourse, ...]
+    by_slug: dict[str, GradedCourse]
+    blind_ids: frozenset[int]
+
+    def __iter__(self):
+        return iter(self.courses)
+
+    def __len__(self) -> int:
+        return len(self.courses)
+
+
+# One GradedCourses per distinct result of the query, so a grader's list is built once per process
+# rather than on every view of the queue; the query itself still runs every time, so a new role,
+# a retired course or a changed title shows at once. Bounded: the oldest lists are dropped first.
+_graded_lists: dict[tuple, GradedCourses] = {}
+_GRADED_LISTS_KEPT = 512
+
+
+def graded_courses(db: Session, user_id: int, is_admin: bool = False) -> GradedCourses:
     """The courses whose capstones a user grades: as grader or instructor (admins: every course).
 
     One statement, with each course's live capstone version, so the queue knows which courses
@@ -517,11 +544,20 @@ def graded_courses(db: Session, user_id: int, is_admin: bool = False) -> list[Gr
     """
     # Core rows on the session's connection: the ORM's result machinery costs more than this query.
     connection = db.connection()
-    rows = (connection.execute(_GRADED_COURSES) if is_admin
-            else connection.execute(_GRADED_COURSES_OF_USER, {"user_id": user_id}))
-    return [GradedCourse(course_id, slug, title,
-                         version_id is not None and is_blind(capstone_version(db, version_id)))
-            for course_id, slug, title, version_id in rows]
+    result = (connection.execute(_GRADED_COURSES) if is_admin
+              else connection.execute(_GRADED_COURSES_OF_USER, {"user_id": user_id}))
+    rows = tuple(map(tuple, result.all()))  # plain tuples: a Row compares (as a cache key) slowly
+    graded = _graded_lists.get(rows)
+    if graded is None:
+        courses = tuple(GradedCourse(course_id, slug, title,
+                                     version_id is not None and is_blind(capstone_version(db, version_id)))
+                        for course_id, slug, title, version_id in rows)
+        graded = GradedCourses(courses, {c.slug: c for c in courses},
+                               frozenset(c.id for c in courses if c.blind))
+        if len(_graded_lists) >= _GRADED_LISTS_KEPT:
+            del _graded_lists[next(iter(_graded_lists))]
+        _graded_lists[rows] = graded
+    return graded
 
 
 QUEUE_STATUSES = {
@@ -554,7 +590,7 @@ _SCOPE_FILTERS = {
     "all": Submission.course_id.in_(_LIVE_COURSES),
     "roles": Submission.course_id.in_(
         _LIVE_COURSES.join(CourseRole, CourseRole.course_id == Course.id)
-        .where(CourseRole.user_id == bindparam("grader_id"), CourseRole.role.in_(("grader", "instructor")))),
+        .where(CourseRole.user_id == bindparam("grader_id"), _GRADING_ROLE)),
 }
 
 
@@ -586,12 +622,11 @@ def _queue_statement(scope: str, status: str, paged: bool):
     page = page.subquery("page")
     claimer = aliased(User)
     return (
-        select(Submission.id, Course.slug, Course.title, Submission.version, Submission.state,
+        select(Submission.id, Submission.version, Submission.state,
                Submission.submitted_at, User.name, Submission.claimed_by_id, claimer.name,
                Submission.claim_expires_at, Submission.enrollment_id, Submission.course_id)
         .select_from(page)
         .join(Submission, Submission.id == page.c.id)
-        .join(Course, Course.id == Submission.course_id)
         .join(Enrollment, Enrollment.id == Submission.enrollment_id)
         .join(User, User.id == Enrollment.user_id)
         .outerjoin(claimer, claimer.id == Submission.claimed_by_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from lms.auth.models import CourseRole
+from lms.auth.services import grant
 from lms.capstones import services
 from lms.capstones.models import Submission, SubmissionFile
 from tests.capstones.conftest import FULL_MARKS, GOOD_TEXT, LOW_MARKS, PNG_BYTES, submitted
@@ -345,3 +347,43 @@ def test_the_course_filter_marks_the_chosen_course_and_escapes_titles(client, au
     assert '<option value="capstone-course" selected>SQL &lt;b&gt;&#34;joins&#34;&lt;/b&gt; &amp; more</option>' in page
     page = client.get("/grading").get_data(as_text=True)
     assert '<option value="capstone-course">SQL &lt;b&gt;' in page
+
+
+def test_queue_entries_escape_names_and_titles(client, auth, db, capstone_setup, make_user, enroll):
+    setup = capstone_setup()
+    setup.course.title = 'Bikes <i>&</i> "trips"'
+    learner = make_user("mallory@example.com", name='<img src=x onerror="alert(1)">')
+    enrollment = enroll(learner, setup.course)
+    record = setup.record(db)
+    services.save_draft(db, enrollment.id, record, GOOD_TEXT, ["https://github.com/m/x"])
+    db.flush()
+    submission = services.submit(db, enrollment.id, record)
+    claimer = make_user("claimer@example.com", name="<b>Bold</b> Grader")
+    grant(db, claimer, "grader", "capstone-course")
+    db.commit()
+    services.claim(db, submission.id, claimer.id)
+    db.commit()
+    auth.login(setup.grader.email)
+    html = client.get("/grading?status=all").get_data(as_text=True)
+    entry = html[html.index('<li class="card queue-entry">'):]
+    entry = entry[:entry.index("</li>")]
+    assert f'href="{PAGE}/submissions/{submission.id}"' in entry
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;, version 1" in entry
+    assert "Bikes &lt;i&gt;&amp;&lt;/i&gt; &#34;trips&#34;" in entry
+    assert "being graded by &lt;b&gt;Bold&lt;/b&gt; Grader" in entry
+    assert "<img" not in entry and "<b>" not in entry and "<i>" not in entry
+
+
+def test_the_queue_shows_a_new_role_and_a_new_title_at_once(client, auth, db, capstone_setup):
+    setup = capstone_setup()
+    other = capstone_setup(slug="second-course", learner_email="second@example.com")
+    auth.login(setup.grader.email)
+    assert 'value="second-course"' not in client.get("/grading").get_data(as_text=True)
+    grant(db, setup.grader, "grader", "second-course")
+    other.course.title = "Renamed course"
+    db.commit()
+    page = client.get("/grading").get_data(as_text=True)
+    assert '<option value="second-course">Renamed course</option>' in page
+    db.execute(delete(CourseRole).where(CourseRole.user_id == setup.grader.id))
+    db.commit()
+    assert client.get("/grading").status_code == 403
