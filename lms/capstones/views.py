@@ -279,7 +279,7 @@ def queue():
     courses = services.graded_courses(db, current_user.id, current_user.is_admin)
     if not courses:
         return render_template("capstones/queue.html", courses=[], rows=[], counts={}, status="waiting",
-                               course=None, next_cursor=None, statuses=services.QUEUE_STATUSES), 403
+                               course=None, next_cursor=None), 403
     status = request.args.get("status", "waiting")
     if status not in services.QUEUE_STATUSES:
         status = "waiting"
@@ -297,17 +297,26 @@ def queue():
     return render_template("capstones/queue.html", courses=courses, rows=rows,
                            course_options=_course_options(courses, selected),
                            counts=counts, status=status, course=selected, next_cursor=_cursor(next_cursor),
-                           statuses=services.QUEUE_STATUSES)
+                           status_options=_status_options(status))
+
+
+def _options(choices, selected: str | None) -> Markup:
+    """<option>s for (value, label) pairs, the selected one marked; both are escaped."""
+    return Markup("").join(Markup('<option value="{}"{}>{}</option>').format(
+        value, Markup(" selected") if value == selected else "", label) for value, label in choices)
+
+
+# The filters' options are built once per choice (and per list of courses) rather than looped over
+# in the template: a grader of fifty courses would otherwise pay for a fifty-step loop on every view.
+@functools.cache
+def _status_options(selected: str) -> Markup:
+    return _options(services.QUEUE_STATUSES.items(), selected)
 
 
 @functools.lru_cache(maxsize=512)
 def _course_options(courses: services.GradedCourses, selected: str | None) -> Markup:
-    """The course filter's <option>s, once per list of courses (the same list is the same object):
-    a grader of fifty courses would otherwise pay for a fifty-step template loop on every view."""
-    return Markup("").join(
-        Markup('<option value="{}"{}>{}</option>').format(c.slug, Markup(" selected") if c.slug == selected else "",
-                                                          c.title)
-        for c in courses)
+    # The same list of courses is the same object (services.graded_courses), so this key is cheap.
+    return _options(((c.slug, c.title) for c in courses), selected)
 
 
 @functools.lru_cache(maxsize=512)
