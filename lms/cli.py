@@ -1,4 +1,4 @@
-"""`flask` commands: db, courses, users, demo, jobs. Run from the repository root (Flask finds wsgi.py).
+"""`flask` commands: db, courses, users, demo, jobs, credentials. Run from the repository root (Flask finds wsgi.py).
 
 Each command prints what it did, and exits non-zero with a message that says what to do when it
 cannot do it. Database work happens in one transaction per command: all or nothing.
@@ -289,7 +289,8 @@ def quizzes_regrade(quiz: str, key: str, dry_run: bool) -> None:
 
 
 def register(app: Flask) -> None:
+    from lms.credentials.cli import credentials_cli  # noqa: PLC0415
     from lms.jobs.cli import jobs_cli  # noqa: PLC0415
 
-    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli):
+    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli, credentials_cli):
         app.cli.add_command(command)

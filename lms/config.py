@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "production", "testing")
+ISSUER_DID_METHODS = ("key", "web")
 
 # argon2id cost presets. "standard" follows the RFC 9106 second recommendation (64 MiB, 3 passes);
 # "fast" exists only so the test suite and generated bench users do not spend seconds hashing.
@@ -71,6 +72,9 @@ class Settings:
     ratelimit_storage_url: str = "memory://"
     password_hash: str = "standard"
     log_level: str = "INFO"
+    issuer_did: str = "key"  # "key" (did:key, verifiable offline) or "web" (did:web of public_url)
+    issuer_key: str | None = None  # a PEM Ed25519 private key; otherwise keys are read from the instance
+    issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
     extra: dict = field(default_factory=dict)
 
     @property
@@ -104,6 +108,9 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
     if password_hash not in PASSWORD_HASH_PRESETS:
         raise ConfigError(f"LMS_PASSWORD_HASH must be one of {', '.join(PASSWORD_HASH_PRESETS)}")
     mail_backend = _env("LMS_MAIL_BACKEND", "log")
+    issuer_did = _env("LMS_ISSUER_DID", "key")
+    if issuer_did not in ISSUER_DID_METHODS:
+        raise ConfigError(f"LMS_ISSUER_DID must be one of {', '.join(ISSUER_DID_METHODS)}, got {issuer_did!r}")
     settings = Settings(
         env=env,
         instance_dir=instance_dir,
@@ -123,6 +130,10 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", "memory://"),
         password_hash=password_hash,
         log_level=_env("LMS_LOG_LEVEL", "INFO"),
+        issuer_did=issuer_did,
+        issuer_key=_env("LMS_ISSUER_KEY"),
+        issuer_retired_keys=tuple(k.strip() for k in (_env("LMS_ISSUER_RETIRED_KEYS", "") or "").split(",")
+                                  if k.strip()),
     )
     return replace(settings, **overrides) if overrides else settings
 

@@ -1,0 +1,61 @@
+"""`flask credentials`: the issuer's signing keys (and, as issue 5 proceeds, issuing and checking)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from lms.credentials.issuer import issuer_from_settings
+from lms.credentials.keys import KeyFormatError, generate_private_key, private_key_to_pem
+from lms.credentials.keystore import NoIssuerKey, create_key, key_folder, load_keyring
+
+credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials: the issuer's keys.")
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+@credentials_cli.command("keygen")
+@click.option("--rotate", is_flag=True, help="Add a new current key although one exists (the old ones keep verifying).")
+@click.option("--print", "print_only", is_flag=True,
+              help="Print a new PEM key for LMS_ISSUER_KEY instead of storing it in the instance folder.")
+def keygen(rotate: bool, print_only: bool) -> None:
+    """Create the issuer's Ed25519 signing key in the instance folder (mode 0600)."""
+    settings = current_app.config["LMS_SETTINGS"]
+    if print_only:
+        click.echo(private_key_to_pem(generate_private_key()).decode("ascii"), nl=False)
+        return
+    if settings.issuer_key:
+        _fail("LMS_ISSUER_KEY is set, so the signing key comes from the environment: to rotate, put a new "
+              "key there (`flask credentials keygen --print`) and add the old public key to LMS_ISSUER_RETIRED_KEYS")
+    try:
+        existing = load_keyring(settings.instance_dir, None, settings.issuer_retired_keys)
+    except NoIssuerKey:
+        existing = None
+    except KeyFormatError as exc:
+        _fail(f"an existing key cannot be read, so no key was added: {exc}")
+    if existing is not None and not rotate:
+        _fail(f"a signing key exists ({existing.current.multikey}); pass --rotate to add a new current key "
+              "(credentials signed with the old one keep verifying)")
+    key = create_key(settings.instance_dir)
+    click.echo(f"new signing key {key.multikey} in {key_folder(settings.instance_dir)}")
+    click.echo(f"issuer: {issuer_from_settings(settings).id}")
+
+
+@credentials_cli.command("keys")
+def keys_list() -> None:
+    """List the issuer's keys: the current one signs, retired ones still verify."""
+    settings = current_app.config["LMS_SETTINGS"]
+    try:
+        issuer = issuer_from_settings(settings)
+    except (NoIssuerKey, KeyFormatError) as exc:
+        _fail(str(exc))
+    click.echo(f"issuer: {issuer.id} (LMS_ISSUER_DID={settings.issuer_did})")
+    for key in issuer.keyring.all:
+        state = "current" if key is issuer.keyring.current else "retired"
+        click.echo(f"{state}\t{key.multikey}\t{key.source}")
