@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from lms.credentials.fetch import fetch_status_list
 from lms.credentials.issuer import issuer_from_settings
-from lms.credentials.keys import KeyFormatError, generate_private_key, private_key_to_pem
+from lms.credentials.keys import KeyFormatError, generate_private_key, private_key_to_pem, public_key_from_did_key
 from lms.credentials.keystore import NoIssuerKey, create_key, key_folder, load_keyring
+from lms.credentials.verification import verify_credential
 
-credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials: the issuer's keys.")
+credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials: the issuer's keys, checking credentials.")
 
 
 def _fail(message: str) -> None:
@@ -59,3 +62,32 @@ def keys_list() -> None:
     for key in issuer.keyring.all:
         state = "current" if key is issuer.keyring.current else "retired"
         click.echo(f"{state}\t{key.multikey}\t{key.source}")
+
+
+@credentials_cli.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--offline", is_flag=True, help="Do not fetch status lists: revocation is reported as unknown.")
+def verify(paths: tuple[Path, ...], offline: bool) -> None:
+    """Check credential files from the documents alone: signature, issuer, dates, and revocation
+    (from the status list each names, fetched over HTTP unless --offline). Exits 1 unless all are valid."""
+    settings = current_app.config["LMS_SETTINGS"]
+    try:
+        resolve = issuer_from_settings(settings).resolve  # did:key, and this platform's own did:web
+    except (NoIssuerKey, KeyFormatError):
+        resolve = public_key_from_did_key
+    fetch = None if offline else fetch_status_list
+    all_valid = True
+    for path in paths:
+        try:
+            verdict = verify_credential(path.read_bytes(), resolve, fetch_status_list=fetch)
+        except ValueError as exc:
+            click.secho(f"{path}: not checked: {exc}", fg="red")
+            all_valid = False
+            continue
+        colour = "green" if verdict.status == "valid" else "red"
+        click.secho(f"{path}: {verdict.status}", fg=colour)
+        for reason in verdict.reasons:
+            click.echo(f"  {reason}")
+        all_valid &= verdict.status == "valid"
+    if not all_valid:
+        sys.exit(1)
