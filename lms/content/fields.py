@@ -110,6 +110,31 @@ COURSE_FIELDS = (
     Field("version", "text", default="", max_length=40),
     Field("reviewed_on", "date"),
     Field("review_every", "int", default=12, minimum=1),
+    Field("credential", "mapping"),  # read by lms/content/credential.py; `credential: false` awards none
+)
+
+# course.yml's `credential:` mapping, and each entry of its `skills:` written as a mapping.
+CREDENTIAL_FIELDS = (
+    Field("name", "text", max_length=200),  # default: the course's title
+    Field("description", "text", max_length=2000),  # default: the course's summary
+    Field("criteria", "text", max_length=5000),  # default: written from `requires`
+    Field("image", "text", max_length=300),  # a PNG or SVG under assets/
+    Field("skills", "list"),  # default: the course's `skills`
+    Field("requires", "mapping"),
+    Field("valid_for_months", "int", minimum=1, maximum=240),  # default: no expiry
+    Field("recertify_by", "choice", choices=("quiz", "capstone")),
+)
+
+CREDENTIAL_SKILL_FIELDS = (
+    Field("name", "text", required=True, max_length=200),
+    Field("url", "text", max_length=500),  # the skill in a public framework (ESCO, O*NET, a CASE item...)
+    Field("framework", "text", max_length=200),
+    Field("code", "text", max_length=100),
+)
+
+CREDENTIAL_REQUIRES_FIELDS = (
+    Field("quizzes", "text-list"),  # "all" (the default) or module-slug/quiz-slug entries; [] for none
+    Field("capstone", "bool"),  # default: true when the course has a capstone
 )
 
 MODULE_FIELDS = (

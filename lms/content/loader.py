@@ -6,6 +6,7 @@ Pure Python, no Flask and no database: `flask courses check` and `flask courses 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lms.content.capstone import Capstone, parse_capstone
+from lms.content.credential import CourseAssessments, CredentialRule, parse_credential
 from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
 from lms.content.quizfiles import load_quiz
 from lms.content.source import (
@@ -154,6 +156,10 @@ class _CourseLoader:
         except SourceError as exc:
             self.problems.append(exc.problem)
             return None
+        credential_written = mapping.values.get("credential")
+        if credential_written is False:  # `credential: false`: the course awards none
+            kept = {key: value for key, value in mapping.values.items() if key != "credential"}
+            mapping = dataclasses.replace(mapping, values=kept)
         meta = validate_mapping(mapping, COURSE_FIELDS, self.show(course_yml), self.problems, "course.yml")
         slug = meta.get("slug") or self.folder.name
         if not re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", slug):
@@ -165,6 +171,7 @@ class _CourseLoader:
         capstone = self._read_capstone()
         modules = tuple(self._finish_module(*entry) for entry in pending_modules)
         capstone_spec = self._finish_item(capstone) if capstone else None
+        credential = self._read_credential(mapping, credential_written, meta, modules, capstone_spec, course_yml)
         description_html = ""
         if meta.get("description"):
             description_line = mapping.key_lines.get("description", 1)
@@ -173,7 +180,8 @@ class _CourseLoader:
             return None
         assets = tuple(sorted(self.assets.values(), key=lambda a: a.path))
         content_hash = _hash(
-            {k: v for k, v in meta.items()}, [m.content_hash for m in modules],
+            {k: v for k, v in meta.items() if k != "credential"}, credential.to_json() if credential else None,
+            [m.content_hash for m in modules],
             capstone_spec.content_hash if capstone_spec else None, [(a.path, a.sha256) for a in assets],
         )
         return CourseSpec(
@@ -182,7 +190,21 @@ class _CourseLoader:
             skills=tuple(meta["skills"]), outcomes=tuple(meta["outcomes"]), authors=tuple(meta["authors"]),
             version=meta["version"], reviewed_on=meta.get("reviewed_on"), review_every_months=meta["review_every"],
             modules=modules, capstone=capstone_spec, assets=assets, content_hash=content_hash, folder=self.folder,
+            credential=credential,
         )
+
+    def _read_credential(self, mapping, written, meta, modules, capstone_spec, course_yml) -> CredentialRule | None:
+        quizzes = tuple((f"{module.slug}/{item.slug}", item.title) for module in modules for item in module.items
+                        if item.kind == "quiz" and item.quiz and item.quiz.settings.get("role", "module") == "module")
+        recertification = tuple(f"{module.slug}/{item.slug}" for module in modules for item in module.items
+                                if item.kind == "quiz" and item.quiz
+                                and item.quiz.settings.get("role") == "recertification")
+        course = CourseAssessments(meta.get("title", ""), meta.get("summary", ""), tuple(meta.get("skills") or ()),
+                                   quizzes, recertification, capstone_spec is not None, frozenset(self.assets))
+        section = mapping.sub("credential") if isinstance(written, dict) else None
+        rule, problems = parse_credential(section, written, course, self.show(course_yml))
+        self.problems.extend(problems)
+        return rule
 
     def _check_tree(self) -> bool:
         """Refuse symlinks anywhere in the course: they could pull in files from outside it."""

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from lms.content.capstone import Capstone
+from lms.content.credential import CredentialRule
 from lms.questions.model import Quiz
 
 # The URL scheme of lessons and media. The content layer writes these into rendered HTML at sync
@@ -79,6 +80,7 @@ class CourseSpec:
     assets: tuple[AssetSpec, ...]
     content_hash: str
     folder: Path
+    credential: CredentialRule | None = None  # what the course awards (lms/content/credential.py)
 
     @property
     def items(self) -> list[ItemSpec]:

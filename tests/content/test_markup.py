@@ -61,3 +61,8 @@ def test_every_course_file_key_is_documented():
     for fields in CAPSTONE_FIELD_TABLES:
         for field in fields:
             assert f"| `{field.name}` |" in capstone, f"the capstone section does not document `{field.name}`"
+    from lms.content.fields import CREDENTIAL_FIELDS, CREDENTIAL_REQUIRES_FIELDS, CREDENTIAL_SKILL_FIELDS
+
+    credential = doc[doc.index("## The credential"):doc.index("## Checking and syncing")]
+    for field in (*CREDENTIAL_FIELDS, *CREDENTIAL_SKILL_FIELDS, *CREDENTIAL_REQUIRES_FIELDS):
+        assert f"| `{field.name}` |" in credential, f"the credential section does not document `{field.name}`"
