@@ -4,6 +4,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import CourseRole, User
 from lms.capstones.models import CapstoneVersion, Review, Submission, SubmissionFile
 from lms.catalog.models import Course, Item, MediaFile, Module
+from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
 from lms.db import Base
 from lms.enrollments.models import Enrollment, ItemCompletion
 from lms.jobs.models import Job, JobRun
@@ -13,4 +14,5 @@ from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt, Quiz
 __all__ = ["AuditEvent", "Base", "Course", "CourseRole", "Enrollment", "Item", "ItemCompletion",
            "Job", "JobRun", "MediaFile", "Module", "Notification", "NotificationPreference", "QuestionVersion",
            "QuizAttempt", "QuizConfig", "User",
-           "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile"]
+           "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile",
+           "Achievement", "AchievementVersion", "Credential", "StatusList"]
