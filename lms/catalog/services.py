@@ -25,6 +25,9 @@ signals = Namespace()
 # Sent for every item written by a sync, inside its transaction: features that keep more about an
 # item (quizzes: settings and questions) subscribe, so the catalog does not depend on them.
 item_synced = signals.signal("item-synced")
+# Sent once per course a sync wrote (after its items), and with ``spec=None`` for a course it retired:
+# credentials keep the course's achievement in step.
+course_synced = signals.signal("course-synced")
 
 @dataclass
 class CourseChanges:
@@ -62,6 +65,7 @@ def sync_courses(db: Session, specs: list[CourseSpec], media_dir: Path, *,
         for course in db.scalars(select(Course).where(Course.retired_at.is_(None))):
             if course.slug not in slugs:
                 course.retired_at = now
+                course_synced.send(db, course=course, spec=None, now=now, changes=None)
                 report.append(CourseChanges(course.slug, "retired"))
     db.flush()
     return report
@@ -112,6 +116,8 @@ def _sync_course(db: Session, spec: CourseSpec, now) -> CourseChanges:
         if item.id not in live_items and item.retired_at is None:
             item.retired_at = now
             changes.retired.append(f"{item.kind} {item.source_path}")
+    db.flush()
+    course_synced.send(db, course=course, spec=spec, now=now, changes=changes)
     return changes
 
 
