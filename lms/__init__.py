@@ -75,7 +75,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from lms import db, jobs, mail, security, uploads  # noqa: PLC0415
     from lms.auth.passwords import make_hasher  # noqa: PLC0415
 
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings)
     app.session_interface = VerifiedCookieSessionInterface()
     csrf.init_app(app)
     security.init_app(app, settings.ratelimit_storage_url)

@@ -75,6 +75,7 @@ class Settings:
     issuer_did: str = "key"  # "key" (did:key, verifiable offline) or "web" (did:web of public_url)
     issuer_key: str | None = None  # a PEM Ed25519 private key; otherwise keys are read from the instance
     issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
+    issuer_name: str = "Skillmark"  # the organisation named on credentials (and on LinkedIn)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -132,6 +133,7 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         log_level=_env("LMS_LOG_LEVEL", "INFO"),
         issuer_did=issuer_did,
         issuer_key=_env("LMS_ISSUER_KEY"),
+        issuer_name=(_env("LMS_ISSUER_NAME", "Skillmark") or "Skillmark").strip(),
         issuer_retired_keys=tuple(k.strip() for k in (_env("LMS_ISSUER_RETIRED_KEYS", "") or "").split(",")
                                   if k.strip()),
     )

@@ -78,10 +78,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **kwargs)
 
 
-def init_app(app: Flask, url: str) -> None:
-    engine = make_engine(url)
+def init_app(app: Flask, settings) -> None:
+    engine = make_engine(settings.database_url)
     app.extensions["lms.engine"] = engine
-    app.extensions["lms.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Services reach the settings through their session (``db.info["settings"]``), not through Flask:
+    # a signal handler that signs a credential runs the same in a request, a job or a command.
+    app.extensions["lms.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False,
+                                                      info={"settings": settings})
     app.teardown_appcontext(_close_db)
 
 

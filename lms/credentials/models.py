@@ -88,20 +88,25 @@ class StatusList(Base):
 
 
 class Credential(Base):
-    """A credential issued to a learner: the signed document exactly as downloaded, and its state."""
+    """A credential issued to a learner: the signed document exactly as downloaded, and its state.
+
+    A renewal first marks the old credential superseded (``superseded_at``), then inserts the new one
+    and links it (``superseded_by_id``): the "one current credential" index looks at the timestamp, so
+    the two steps never hold two current rows, and two racing renewals cannot both supersede it."""
 
     __tablename__ = "credentials"
     __table_args__ = (
         # At most one current credential per learner and achievement (the issuance race is decided here).
         Index("uq_credentials_current", "user_id", "achievement_id", unique=True,
-              sqlite_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
-              postgresql_where=text("revoked_at IS NULL AND superseded_by_id IS NULL")),
+              sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL")),
         UniqueConstraint("public_id"),
         UniqueConstraint("status_list_id", "status_index"),
         CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="ends_after_it_starts"),
         CheckConstraint("(revoked_at IS NULL) = (revoke_reason IS NULL)", name="a_revocation_has_a_reason"),
         CheckConstraint("waiver IS NULL OR awarded_by_id IS NOT NULL", name="a_waiver_names_who_awarded"),
         CheckConstraint("status_index >= 0", name="status_index_not_negative"),
+        CheckConstraint("superseded_by_id IS NULL OR superseded_at IS NOT NULL", name="superseded_has_a_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,7 +124,9 @@ class Credential(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
+    expiry_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the 30-day reminder went out
     # A manual award: who gave it and the written reason the blockers were waived (audited).
     awarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     waiver: Mapped[str | None] = mapped_column(Text)

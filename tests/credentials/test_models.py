@@ -81,3 +81,24 @@ def test_a_course_achievement_names_its_course(db):
     db.add(Achievement(kind="course", slug="orphan"))
     with pytest.raises(IntegrityError):
         db.flush()
+
+
+def test_a_renewal_supersedes_first_then_inserts_the_new_credential(db, setting):
+    old = _credential(setting, 11)
+    db.add(old)
+    db.flush()
+    old.superseded_at = utcnow()  # step one: the old credential stops being current
+    db.flush()
+    new = _credential(setting, 12)
+    db.add(new)
+    db.flush()
+    old.superseded_by_id = new.id  # step two: the link
+    db.flush()
+    # A link without the time would leave the old one current in the index's eyes: refused.
+    third = _credential(setting, 13, revoked_at=utcnow(), revoke_reason="test")
+    db.add(third)
+    db.flush()
+    with db.begin_nested():
+        third.superseded_by_id = new.id
+        with pytest.raises(IntegrityError):
+            db.flush()
