@@ -104,6 +104,7 @@ def register_signal_handlers() -> None:
     """Features that react to other features' events connect their handlers on import."""
     import lms.capstones.notify  # noqa: F401, PLC0415  (capstones: tell learners and graders; daily digest)
     import lms.capstones.sync  # noqa: F401, PLC0415  (capstones: store each definition version at sync)
+    import lms.credentials.events  # noqa: F401, PLC0415  (credentials: issue when the last blocker goes)
     import lms.credentials.sync  # noqa: F401, PLC0415  (credentials: each course's achievement version at sync)
     import lms.quizzes.sync  # noqa: F401, PLC0415  (quizzes: store settings and questions at sync)
 

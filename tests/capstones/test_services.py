@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from lms.db import utcnow
 from lms.enrollments.models import ItemCompletion
 from lms.errors import NotFound
 from tests.capstones.conftest import FULL_MARKS, GOOD_TEXT, LOW_MARKS, submitted, write_capstone_course
+from tests.races import race
 
 
 def _grade(db, submission, grader, scores, **kwargs):
@@ -453,30 +453,6 @@ def test_the_queue_scope_is_the_graders_own_live_courses(db, capstone_setup, mak
 
 # -- races on PostgreSQL (real concurrent transactions) -----------------------------------------------------
 
-def _race(app, action, count: int = 2):
-    barrier = threading.Barrier(count)
-    results: list = []
-
-    def run(n):
-        session = app.extensions["lms.sessionmaker"]()
-        try:
-            barrier.wait(timeout=10)
-            results.append(("ok", action(session, n)))
-            session.commit()
-        except Exception as exc:  # noqa: BLE001 - the loser's error is what the test checks
-            session.rollback()
-            results.append(("error", exc))
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.postgres_only
 def test_two_graders_claiming_at_once_get_one_claim(app, db, capstone_setup, make_user):
     from lms.auth.services import grant
@@ -487,7 +463,7 @@ def test_two_graders_claiming_at_once_get_one_claim(app, db, capstone_setup, mak
     grant(db, other, "grader", setup.course.slug)
     db.commit()
     graders = [setup.grader.id, other.id]
-    results = _race(app, lambda session, n: services.claim(session, submission.id, graders[n]).claimed_by_id)
+    results = race(app, lambda session, n: services.claim(session, submission.id, graders[n]).claimed_by_id)
     outcomes = sorted(kind for kind, _ in results)
     assert outcomes == ["error", "ok"], results
     loser = next(value for kind, value in results if kind == "error")
@@ -503,7 +479,7 @@ def test_two_gradings_at_once_record_one_review(app, db, capstone_setup):
     submission = submitted(db, setup)
     services.claim(db, submission.id, setup.grader.id)
     db.commit()
-    results = _race(app, lambda session, n: services.grade(
+    results = race(app, lambda session, n: services.grade(
         session, submission.id, setup.grader.id, services.Grading(FULL_MARKS, {}, f"review {n}"),
         can_override=False).id)
     assert sorted(kind for kind, _ in results) == ["error", "ok"], results

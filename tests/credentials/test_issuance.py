@@ -1,0 +1,93 @@
+"""The chain: capstone graded -> eligibility -> issuance, in the grading's own transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.capstones import services as capstones
+from lms.credentials.issuance import add_months, issue_if_eligible, signing_issuer
+from lms.credentials.models import Credential, StatusList
+from lms.credentials.status_list import decode, get_bit
+from lms.credentials.verification import verify_credential
+from lms.db import utcnow
+from tests.capstones.conftest import FULL_MARKS, LOW_MARKS, submitted
+from tests.credentials.shared_verifier import verify_documents
+from tests.races import race
+
+
+def _grade(db, setup, marks):
+    submission = submitted(db, setup)
+    capstones.claim(db, submission.id, setup.grader.id)
+    capstones.grade(db, submission.id, setup.grader.id, capstones.Grading(marks, {}, "Reviewed."),
+                    can_override=False)
+    db.commit()
+    return submission
+
+
+def _credentials(db, user):
+    return db.scalars(select(Credential).where(Credential.user_id == user.id)).all()
+
+
+def test_passing_the_capstone_issues_a_credential_that_both_verifiers_accept(app, db, capstone_setup, tmp_path):
+    setup = capstone_setup()
+    _grade(db, setup, FULL_MARKS)
+    [credential] = _credentials(db, setup.learner)
+    document = credential.document
+    subject = document["credentialSubject"]
+    assert subject["name"] == "Lee Learner"
+    assert document["issuer"]["id"].startswith("did:key:z6Mk")
+    results = {r["resultDescription"].rsplit("#", 1)[1]: r for r in subject["result"]}
+    assert results["capstone"]["value"] == "12"
+    assert results["capstone-question"]["achievedLevel"].endswith("#capstone-question-2")
+    assert document["evidence"][0]["genre"] == "Capstone project"
+    status_url = document["credentialStatus"]["statusListCredential"]
+    assert status_url.endswith(f"/credentials/status/{credential.status_list_id}")
+    issuer = signing_issuer(app.config["LMS_SETTINGS"])
+    listing = db.get(StatusList, credential.status_list_id)
+    verdict = verify_credential(document, issuer.resolve, fetch_status_list=lambda url: listing.document)
+    assert verdict.status == "valid", verdict.reasons
+    assert not get_bit(decode(listing.document["credentialSubject"]["encodedList"]), credential.status_index)
+    [independent] = verify_documents(tmp_path, [document])
+    assert independent.verified, independent.errors
+
+
+def test_no_credential_while_a_blocker_remains_and_never_two(db, capstone_setup):
+    setup = capstone_setup()
+    _grade(db, setup, LOW_MARKS)  # needs revision: still blocked
+    assert _credentials(db, setup.learner) == []
+    assert issue_if_eligible(db, setup.learner.id, setup.course.id) is None
+    record = setup.record(db)
+    capstones.start_revision(db, setup.enrollment.id, record)
+    db.flush()
+    second = capstones.submit(db, setup.enrollment.id, record)
+    capstones.claim(db, second.id, setup.grader.id)
+    capstones.grade(db, second.id, setup.grader.id, capstones.Grading(FULL_MARKS, {}, "Good."), can_override=False)
+    db.commit()
+    assert len(_credentials(db, setup.learner)) == 1
+    assert issue_if_eligible(db, setup.learner.id, setup.course.id) is None  # already held
+    assert db.scalar(select(func.count(Credential.id))) == 1
+
+
+def test_add_months_keeps_the_day_or_takes_the_months_last():
+    assert add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert add_months(datetime(2027, 11, 30, tzinfo=UTC), 3) == datetime(2028, 2, 29, tzinfo=UTC)
+    assert add_months(datetime(2026, 12, 6, tzinfo=UTC), 24) == datetime(2028, 12, 6, tzinfo=UTC)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_last_blocker_events_issue_one_credential(app, db, capstone_setup):
+    setup = capstone_setup()
+    setup.learner.email_verified_at = None  # the last blocker left once the capstone passes
+    db.commit()
+    _grade(db, setup, FULL_MARKS)
+    assert _credentials(db, setup.learner) == []
+    setup.learner.email_verified_at = utcnow()
+    db.commit()
+    results = race(app, lambda session, n: issue_if_eligible(session, setup.learner.id, setup.course.id).id)
+    assert [kind for kind, _ in results] == ["ok", "ok"], results
+    assert results[0][1] == results[1][1]  # the loser returned the winner's credential
+    db.expire_all()
+    assert len(_credentials(db, setup.learner)) == 1
