@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, exists, select
@@ -24,6 +25,11 @@ from lms.catalog.models import Course
 from lms.db import utcnow
 from lms.errors import Conflict, DomainError, NotFound
 from lms.mail.services import queue_mail
+
+signals = Namespace()
+# Sent in the transaction that first marks an address verified (credentials subscribe: it can be
+# the learner's last blocker).
+email_verified = signals.signal("email-verified")
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -208,9 +214,15 @@ def verify_email(db: Session, tokens: Tokens, token: str) -> User:
     user, payload = _user_from_token(db, tokens, "verify-email", token, VERIFY_MAX_AGE)
     if user.email != payload.get("email"):  # the address changed since the link was sent
         raise InvalidToken("This link is not valid for any account.")
+    _mark_verified(db, user)
+    return user
+
+
+def _mark_verified(db: Session, user: User) -> None:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-    return user
+        db.flush()
+        email_verified.send(db, user_id=user.id)
 
 
 # -- password reset -----------------------------------------------------------------------------
@@ -245,8 +257,7 @@ def reset_password(db: Session, hasher: PasswordHasher, tokens: Tokens, token: s
     user = user_for_reset_token(db, tokens, token)
     set_password(hasher, user, new_password)
     # Following the link proves the person reads this mailbox.
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
+    _mark_verified(db, user)
     return user
 
 

@@ -91,3 +91,21 @@ def verify(paths: tuple[Path, ...], offline: bool) -> None:
         all_valid &= verdict.status == "valid"
     if not all_valid:
         sys.exit(1)
+
+
+@credentials_cli.command("reconcile")
+def reconcile_command() -> None:
+    """Issue every credential that is due but not held, and report what was done."""
+    from lms.credentials.issuance import reconcile  # noqa: PLC0415 (imports the capstone and quiz services)
+    from lms.db import get_db  # noqa: PLC0415
+
+    db = get_db()
+    report = reconcile(db)
+    db.commit()
+    for user_id, slug in report.issued:
+        click.echo(f"issued {slug} to user {user_id}")
+    click.echo(f"{len(report.issued)} issued, {report.still_blocked} learners still blocked"
+               + (f", {report.not_signed} not signed: no signing key (run `flask credentials keygen`)"
+                  if report.not_signed else ""))
+    if report.not_signed:
+        sys.exit(1)

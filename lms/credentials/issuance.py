@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -234,3 +235,37 @@ def _record(db: Session, settings, enrollment_id: int | None, course_id: int, sp
                 narrative=f"Version {submission.version}, graded on {review.graded_at:%Y-%m-%d}: "
                           f"{review.points:g} of {review.max_points:g} points against the published rubric."))
     return tuple(descriptions), tuple(results), tuple(evidence)
+
+
+@dataclass
+class ReconcileReport:
+    issued: list[tuple[int, str]] = field(default_factory=list)  # (user id, achievement slug)
+    still_blocked: int = 0  # learners on the credential track with blockers left
+    not_signed: int = 0  # due, but no signing key (production)
+
+
+def reconcile(db: Session, now: datetime | None = None) -> ReconcileReport:
+    """Issue every credential that is due and not held (after a missed event, a key added, a fix)."""
+    now = now or utcnow()
+    report = ReconcileReport()
+    held = (select(Credential.id).where(Credential.user_id == Enrollment.user_id,
+                                        Credential.achievement_id == Achievement.id,
+                                        Credential.revoked_at.is_(None), Credential.superseded_at.is_(None))
+            .exists())
+    candidates = db.execute(
+        select(Enrollment.user_id, Enrollment.course_id, Achievement.slug)
+        .join(Achievement, Achievement.course_id == Enrollment.course_id)
+        .where(Enrollment.track == "credential", Achievement.retired_at.is_(None), ~held)
+        .order_by(Enrollment.id)).all()
+    for user_id, course_id, slug in candidates:
+        eligibility = course_blockers(db, user_id, course_id)
+        if not eligibility.eligible:
+            report.still_blocked += 1
+            continue
+        with db.begin_nested():
+            credential = issue_if_eligible(db, user_id, course_id, now)
+        if credential is None:
+            report.not_signed += 1
+        else:
+            report.issued.append((user_id, slug))
+    return report

@@ -91,3 +91,37 @@ def test_concurrent_last_blocker_events_issue_one_credential(app, db, capstone_s
     assert results[0][1] == results[1][1]  # the loser returned the winner's credential
     db.expire_all()
     assert len(_credentials(db, setup.learner)) == 1
+
+
+def test_verifying_the_email_issues_what_it_was_the_last_blocker_of(app, db, capstone_setup):
+    from lms.auth.services import Tokens, verify_email
+
+    setup = capstone_setup()
+    setup.learner.email_verified_at = None
+    db.commit()
+    _grade(db, setup, FULL_MARKS)
+    assert _credentials(db, setup.learner) == []
+    with app.app_context():
+        tokens = Tokens(app.secret_key)
+        verify_email(db, tokens, tokens.make("verify-email", {"uid": setup.learner.id, "email": setup.learner.email}))
+    db.commit()
+    assert len(_credentials(db, setup.learner)) == 1
+
+
+def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setup):
+    from lms.credentials.issuance import reconcile
+
+    setup = capstone_setup()
+    setup.learner.email_verified_at = None
+    db.commit()
+    _grade(db, setup, FULL_MARKS)
+    setup.learner.email_verified_at = utcnow()  # (verified behind the service's back: no event)
+    db.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["credentials", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "issued capstone-course to user" in result.output and "1 issued" in result.output
+    db.expire_all()
+    assert len(_credentials(db, setup.learner)) == 1
+    again = reconcile(db)
+    assert again.issued == [] and again.still_blocked == 0
