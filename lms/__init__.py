@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.auth.views import bp as auth_bp  # noqa: PLC0415
     from lms.capstones.views import bp as capstones_bp  # noqa: PLC0415
     from lms.catalog.views import bp as catalog_bp  # noqa: PLC0415
+    from lms.credentials.views import bp as credentials_bp  # noqa: PLC0415
     from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
     from lms.notifications.views import bp as notifications_bp  # noqa: PLC0415
@@ -96,7 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
-                      notifications_bp):
+                      notifications_bp, credentials_bp):
         app.register_blueprint(blueprint)
 
 

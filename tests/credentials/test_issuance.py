@@ -12,7 +12,7 @@ from lms.credentials.issuance import add_months, issue_if_eligible, signing_issu
 from lms.credentials.models import Credential, StatusList
 from lms.credentials.status_list import decode, get_bit
 from lms.credentials.verification import verify_credential
-from lms.db import utcnow
+from lms.db import get_engine, utcnow
 from tests.capstones.conftest import FULL_MARKS, LOW_MARKS, submitted
 from tests.credentials.shared_verifier import verify_documents
 from tests.races import race
@@ -125,3 +125,31 @@ def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setu
     assert len(_credentials(db, setup.learner)) == 1
     again = reconcile(db)
     assert again.issued == [] and again.still_blocked == 0
+
+
+def test_the_served_status_list_says_whether_a_credential_is_revoked(app, db, client, capstone_setup):
+    setup = capstone_setup()
+    _grade(db, setup, FULL_MARKS)
+    [credential] = _credentials(db, setup.learner)
+    issuer = signing_issuer(app.config["LMS_SETTINGS"])
+
+    def fetch(url):
+        response = client.get(url.removeprefix("http://localhost"))
+        assert response.status_code == 200
+        return response.get_json()
+
+    assert verify_credential(credential.document, issuer.resolve, fetch_status_list=fetch).status == "valid"
+    assert client.get("/credentials/status/999999").status_code == 404
+    assert client.get("/.well-known/did.json").status_code == 404  # did:key: no document
+
+
+def test_a_did_web_issuer_serves_its_did_document(tmp_path, database_url):
+    from lms import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, database_url).with_overrides(issuer_did="web"))
+    response = app.test_client().get("/.well-known/did.json")
+    get_engine(app).dispose()
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["id"] == "did:web:localhost" and document["assertionMethod"]
