@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
             site_urls.append(SimpleNamespace(
                 css=url_for("static", filename="css/skillmark.css"),
                 pygments_css=url_for("static", filename="css/pygments.css"),
-                favicon=url_for("static", filename="favicon.svg"),
+                favicon=url_for("static", filename="favicon.svg"), badge=url_for("static", filename="badge.svg"),
                 home=url_for("catalog.index"), courses=url_for("catalog.courses"),
                 dashboard=url_for("progress.dashboard"), logout=url_for("auth.logout"),
                 login=url_for("auth.login"), register=url_for("auth.register"),

@@ -2,15 +2,16 @@
 
 One service answers it for the dashboard, the course page, issuance and `flask credentials reconcile`:
 an empty list means eligible. Each blocker says what to do next, in the learner's words ("Pass the
-Module 3 quiz", "Your capstone needs revision"). At most five statements, whatever the course's size.
+Module 3 quiz", "Your capstone needs revision"). At most five statements, whatever the course's size
+and however many courses are asked about.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from lms.auth.models import User
 from lms.capstones.models import Submission
@@ -50,55 +51,94 @@ _CAPSTONE_BLOCKERS = {
 
 def live_achievement(db: Session, course_id: int) -> tuple[int, int, dict] | None:
     """The course's achievement id, its live version's id and definition; None when it awards none."""
-    row = db.execute(
-        select(Achievement.id, AchievementVersion.id, AchievementVersion.spec)
+    return _live_achievements(db, [course_id]).get(course_id)
+
+
+def _live_achievements(db: Session, course_ids: list[int]) -> dict[int, tuple[int, int, dict]]:
+    rows = db.execute(
+        select(Achievement.course_id, Achievement.id, AchievementVersion.id, AchievementVersion.spec)
         .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
                                        AchievementVersion.retired_at.is_(None)))
-        .where(Achievement.course_id == course_id, Achievement.retired_at.is_(None))
-    ).first()
-    return tuple(row) if row else None
+        .where(Achievement.course_id.in_(course_ids), Achievement.retired_at.is_(None))).all()
+    return {course_id: (achievement_id, version_id, spec) for course_id, achievement_id, version_id, spec in rows}
 
 
 def course_blockers(db: Session, user_id: int, course_id: int) -> Eligibility:
-    achievement = live_achievement(db, course_id)
-    if achievement is None:
-        return Eligibility(None, None, ())
-    achievement_id, version_id, spec = achievement
-    blockers: list[Blocker] = []
-    learner = db.execute(select(Enrollment.id, Enrollment.track, User.email_verified_at)
-                         .join(User, User.id == Enrollment.user_id)
-                         .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)).first()
-    if learner is None:
-        return Eligibility(achievement_id, version_id, (Blocker("enroll", "Enrol in the course"),))
-    enrollment_id, track, verified_at = learner
-    if verified_at is None:
-        blockers.append(Blocker("verify_email", "Verify your email address"))
-    if track != "credential":
-        blockers.append(Blocker("credential_track", "Switch to the credential track"))
-    required = spec["requires"]
-    if required["quizzes"]:
-        passed = exists().where(ItemCompletion.enrollment_id == enrollment_id, ItemCompletion.item_id == Item.id,
-                                ItemCompletion.how == "passed")
-        quizzes = db.execute(
-            select(Module.slug, Item.slug, Item.id, Item.title, passed)
-            .join(Module, Module.id == Item.module_id)
-            .where(Item.course_id == course_id, Item.kind == "quiz", Item.retired_at.is_(None))
-            .order_by(Module.position, Item.position)).all()
-        by_ref = {f"{module}/{item}": (item_id, title, done) for module, item, item_id, title, done in quizzes}
-        for ref in required["quizzes"]:
+    return blockers_by_course(db, user_id, [course_id])[course_id]
+
+
+def blockers_by_course(db: Session, user_id: int, course_ids: list[int]) -> dict[int, Eligibility]:
+    """Each course's blockers for one learner, in at most five statements however many courses (the
+    dashboard asks for all of a learner's courses at once)."""
+    course_ids = list(dict.fromkeys(course_ids))
+    if not course_ids:
+        return {}
+    achievements = _live_achievements(db, course_ids)
+    result = {course_id: Eligibility(None, None, ()) for course_id in course_ids if course_id not in achievements}
+    if not achievements:
+        return result
+    learners = {row[0]: row[1:] for row in db.execute(
+        select(Enrollment.course_id, Enrollment.id, Enrollment.track, User.email_verified_at)
+        .join(User, User.id == Enrollment.user_id)
+        .where(Enrollment.user_id == user_id, Enrollment.course_id.in_(list(achievements))))}
+    enrolled = {course_id: row[0] for course_id, row in learners.items()}
+    quizzes = _quiz_states(db, enrolled, [c for c in enrolled if achievements[c][2]["requires"]["quizzes"]])
+    capstones = _capstone_states(db, enrolled, [c for c in enrolled if achievements[c][2]["requires"]["capstone"]])
+    for course_id, (achievement_id, version_id, spec) in achievements.items():
+        if course_id not in learners:
+            result[course_id] = Eligibility(achievement_id, version_id, (Blocker("enroll", "Enrol in the course"),))
+            continue
+        _enrollment_id, track, verified_at = learners[course_id]
+        blockers: list[Blocker] = []
+        if verified_at is None:
+            blockers.append(Blocker("verify_email", "Verify your email address"))
+        if track != "credential":
+            blockers.append(Blocker("credential_track", "Switch to the credential track"))
+        by_ref = quizzes.get(course_id, {})
+        for ref in spec["requires"]["quizzes"]:
             item_id, title, done = by_ref.get(ref, (None, ref, False))
             if not done:
                 blockers.append(Blocker("quiz", f"Pass the quiz “{title}”", item_id))
-    if required["capstone"]:
-        latest = (select(Submission.item_id, Submission.state)
-                  .join(Item, and_(Item.id == Submission.item_id, Item.kind == "capstone",
-                                   Item.course_id == course_id, Item.retired_at.is_(None)))
-                  .where(Submission.enrollment_id == enrollment_id)
-                  .order_by(Submission.version.desc()).limit(1))
-        row = db.execute(latest).first()
-        state = row[1] if row else None
-        if state != "passed":
-            item_id = row[0] if row else db.scalar(select(func.min(Item.id)).where(
-                Item.course_id == course_id, Item.kind == "capstone", Item.retired_at.is_(None)))
-            blockers.append(Blocker("capstone", _CAPSTONE_BLOCKERS.get(state, "Pass the capstone project"), item_id))
-    return Eligibility(achievement_id, version_id, tuple(blockers))
+        if spec["requires"]["capstone"]:
+            item_id, state = capstones.get(course_id, (None, None))
+            if state != "passed":
+                blockers.append(Blocker("capstone", _CAPSTONE_BLOCKERS.get(state, "Pass the capstone project"),
+                                        item_id))
+        result[course_id] = Eligibility(achievement_id, version_id, tuple(blockers))
+    return result
+
+
+def _quiz_states(db: Session, enrolled: dict[int, int], course_ids: list[int]) -> dict[int, dict]:
+    """Per course: "module/quiz" -> (item id, title, passed by the learner), in one statement."""
+    if not course_ids:
+        return {}
+    enrollment_of = case({c: e for c, e in enrolled.items() if c in course_ids}, value=Item.course_id)
+    passed = exists().where(ItemCompletion.enrollment_id == enrollment_of, ItemCompletion.item_id == Item.id,
+                            ItemCompletion.how == "passed")
+    states: dict[int, dict] = {}
+    for course_id, module, item, item_id, title, done in db.execute(
+            select(Item.course_id, Module.slug, Item.slug, Item.id, Item.title, passed)
+            .join(Module, Module.id == Item.module_id)
+            .where(Item.course_id.in_(course_ids), Item.kind == "quiz", Item.retired_at.is_(None))):
+        states.setdefault(course_id, {})[f"{module}/{item}"] = (item_id, title, done)
+    return states
+
+
+def _capstone_states(db: Session, enrolled: dict[int, int], course_ids: list[int]) -> dict[int, tuple]:
+    """Per course: (capstone item id, state of the learner's latest version or None), in one statement."""
+    if not course_ids:
+        return {}
+    enrollment_ids = [enrolled[c] for c in course_ids]
+    other = aliased(Submission)
+    newest = (select(func.max(other.version)).where(other.enrollment_id == Submission.enrollment_id,
+                                                    other.item_id == Submission.item_id).scalar_subquery())
+    latest = (select(Submission.item_id, Submission.state)
+              .where(Submission.enrollment_id.in_(enrollment_ids), Submission.version == newest).subquery())
+    rows = db.execute(select(Item.course_id, Item.id, latest.c.state)
+                      .outerjoin(latest, latest.c.item_id == Item.id)
+                      .where(Item.course_id.in_(course_ids), Item.kind == "capstone", Item.retired_at.is_(None))
+                      .order_by(Item.id)).all()
+    states: dict[int, tuple] = {}
+    for course_id, item_id, state in rows:
+        states.setdefault(course_id, (item_id, state))
+    return states

@@ -17,6 +17,7 @@ from lms.enrollments.models import Enrollment
 
 @dataclass(frozen=True)
 class CourseCard:
+    course_id: int
     course_slug: str
     course_title: str
     track: str
@@ -49,6 +50,6 @@ def learner_dashboard(db: Session, user_id: int) -> list[CourseCard]:
     for track, last_item_id, enrolled_at, active_at, course_id, slug, title, _hash, done_list in rows:
         outline = outlines[course_id]
         done = enrollments.parse_completed_ids(done_list)
-        cards.append(CourseCard(slug, title, track, enrolled_at, active_at, outline,
+        cards.append(CourseCard(course_id, slug, title, track, enrolled_at, active_at, outline,
                                 enrollments.summarize(outline, done, last_item_id)))
     return cards

@@ -1,7 +1,12 @@
+"""The learner's dashboard: their courses with progress and next step, what still stands between them
+and each course's credential, and the credentials they hold."""
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from lms.db import get_db
+from lms.credentials.eligibility import blockers_by_course
+from lms.credentials.services import held_credentials
+from lms.db import get_db, utcnow
 from lms.progress import services
 from lms.security import access
 
@@ -11,5 +16,11 @@ bp = Blueprint("progress", __name__, template_folder="templates")
 @bp.route("/dashboard")
 @access("login")
 def dashboard():
-    cards = services.learner_dashboard(get_db(), current_user.id)
-    return render_template("progress/dashboard.html", cards=cards)
+    db = get_db()
+    cards = services.learner_dashboard(db, current_user.id)
+    held = held_credentials(db, current_user.id)
+    earned = {h.course_id for h in held if not h.revoked}
+    # One batch for every course still to earn: the statements do not grow with the enrollments.
+    blockers = blockers_by_course(db, current_user.id, [c.course_id for c in cards if c.course_id not in earned])
+    return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
+                           now=utcnow())

@@ -13,18 +13,10 @@ from lms.credentials.models import Credential, StatusList
 from lms.credentials.status_list import decode, get_bit
 from lms.credentials.verification import verify_credential
 from lms.db import get_engine, utcnow
-from tests.capstones.conftest import FULL_MARKS, LOW_MARKS, submitted
+from tests.capstones.conftest import FULL_MARKS, LOW_MARKS
+from tests.credentials.conftest import grade
 from tests.credentials.shared_verifier import verify_documents
 from tests.races import race
-
-
-def _grade(db, setup, marks):
-    submission = submitted(db, setup)
-    capstones.claim(db, submission.id, setup.grader.id)
-    capstones.grade(db, submission.id, setup.grader.id, capstones.Grading(marks, {}, "Reviewed."),
-                    can_override=False)
-    db.commit()
-    return submission
 
 
 def _credentials(db, user):
@@ -33,7 +25,7 @@ def _credentials(db, user):
 
 def test_passing_the_capstone_issues_a_credential_that_both_verifiers_accept(app, db, capstone_setup, tmp_path):
     setup = capstone_setup()
-    _grade(db, setup, FULL_MARKS)
+    grade(db, setup, FULL_MARKS)
     [credential] = _credentials(db, setup.learner)
     document = credential.document
     subject = document["credentialSubject"]
@@ -56,7 +48,7 @@ def test_passing_the_capstone_issues_a_credential_that_both_verifiers_accept(app
 
 def test_no_credential_while_a_blocker_remains_and_never_two(db, capstone_setup):
     setup = capstone_setup()
-    _grade(db, setup, LOW_MARKS)  # needs revision: still blocked
+    grade(db, setup, LOW_MARKS)  # needs revision: still blocked
     assert _credentials(db, setup.learner) == []
     assert issue_if_eligible(db, setup.learner.id, setup.course.id) is None
     record = setup.record(db)
@@ -82,7 +74,7 @@ def test_concurrent_last_blocker_events_issue_one_credential(app, db, capstone_s
     setup = capstone_setup()
     setup.learner.email_verified_at = None  # the last blocker left once the capstone passes
     db.commit()
-    _grade(db, setup, FULL_MARKS)
+    grade(db, setup, FULL_MARKS)
     assert _credentials(db, setup.learner) == []
     setup.learner.email_verified_at = utcnow()
     db.commit()
@@ -99,7 +91,7 @@ def test_verifying_the_email_issues_what_it_was_the_last_blocker_of(app, db, cap
     setup = capstone_setup()
     setup.learner.email_verified_at = None
     db.commit()
-    _grade(db, setup, FULL_MARKS)
+    grade(db, setup, FULL_MARKS)
     assert _credentials(db, setup.learner) == []
     with app.app_context():
         tokens = Tokens(app.secret_key)
@@ -114,7 +106,7 @@ def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setu
     setup = capstone_setup()
     setup.learner.email_verified_at = None
     db.commit()
-    _grade(db, setup, FULL_MARKS)
+    grade(db, setup, FULL_MARKS)
     setup.learner.email_verified_at = utcnow()  # (verified behind the service's back: no event)
     db.commit()
     runner = app.test_cli_runner()
@@ -129,7 +121,7 @@ def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setu
 
 def test_the_served_status_list_says_whether_a_credential_is_revoked(app, db, client, capstone_setup):
     setup = capstone_setup()
-    _grade(db, setup, FULL_MARKS)
+    grade(db, setup, FULL_MARKS)
     [credential] = _credentials(db, setup.learner)
     issuer = signing_issuer(app.config["LMS_SETTINGS"])
 

@@ -1,0 +1,300 @@
+"""What people do with issued credentials: look one up, make it private, revoke it, award one by hand.
+
+HTTP-free: the views parse forms and call these; the caller commits. Permission is checked here as
+well as in the routes (a service called from a command or a job gets the same rule). Issuing itself
+lives in lms/credentials/issuance.py; a manual award goes through it like every other path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from lms.audit import services as audit
+from lms.auth.models import CourseRole, User
+from lms.catalog.models import Course
+from lms.credentials import status_list
+from lms.credentials.eligibility import course_blockers
+from lms.credentials.issuance import _issue, current_credential, publish_status_list, settings_of, signing_issuer
+from lms.credentials.keystore import NoIssuerKey
+from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
+from lms.errors import Conflict, DomainError, Forbidden, NotFound
+from lms.notifications.services import Kind, notify, register_kind
+
+MIN_REASON_LENGTH = 10  # a revocation's reason and a waiver are read later by people who were not there
+MAX_REASON_LENGTH = 2000
+
+register_kind("credential_revoked", Kind("When a credential of mine is revoked", email_default=True,
+                                         audience="learner"))
+
+
+class CredentialError(DomainError):
+    """A credential action that cannot be done as asked; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """One credential with what its public page shows (its state is the database's, checked live)."""
+
+    credential: Credential
+    achievement_slug: str
+    achievement_kind: str
+    course_slug: str | None
+    holder_name: str
+
+    @property
+    def document(self) -> dict:
+        return self.credential.document
+
+    def state(self, now: datetime) -> str:
+        """"revoked", "renewed" (superseded by its renewal), "expired" or "valid"."""
+        c = self.credential
+        if c.revoked_at is not None:
+            return "revoked"
+        if c.superseded_at is not None:
+            return "renewed"
+        if c.valid_until is not None and c.valid_until <= now:
+            return "expired"
+        return "valid"
+
+
+_VIEW_QUERY = (select(Credential, Achievement.slug, Achievement.kind, Course.slug, User.name)
+               .join(Achievement, Achievement.id == Credential.achievement_id)
+               .outerjoin(Course, Course.id == Achievement.course_id)
+               .join(User, User.id == Credential.user_id))
+
+
+def credential_by_public_id(db: Session, public_id: str) -> CredentialView:
+    """The credential at /credentials/<public_id>, in one statement; NotFound for an unknown id."""
+    row = db.execute(_VIEW_QUERY.where(Credential.public_id == public_id)).first()
+    if row is None:
+        raise NotFound("There is no credential at this address. Check the link you were given.")
+    return CredentialView(*row)
+
+
+def can_see(view: CredentialView, viewer_id: int | None, viewer_is_admin: bool) -> bool:
+    """A private credential is seen only by its holder (and admins); anyone else gets "not found"."""
+    return view.credential.public or viewer_id == view.credential.user_id or viewer_is_admin
+
+
+def set_public(db: Session, public_id: str, user_id: int, public: bool) -> Credential:
+    """The holder shows or hides their credential's public page (the signed document is unchanged)."""
+    credential = db.scalar(select(Credential).where(Credential.public_id == public_id))
+    if credential is None or credential.user_id != user_id:
+        raise NotFound("There is no credential of yours at this address.")
+    if credential.public != public:
+        credential.public = public
+        audit.record(db, "credential.public" if public else "credential.private", "credential", credential.id,
+                     user_id)
+    return credential
+
+
+def can_manage(db: Session, user_id: int, is_admin: bool, achievement_id: int) -> bool:
+    """Admins manage every credential; a course's instructors manage that course's credentials."""
+    if is_admin:
+        return True
+    return bool(db.scalar(select(exists().where(
+        CourseRole.user_id == user_id, CourseRole.role == "instructor",
+        CourseRole.course_id == select(Achievement.course_id).where(Achievement.id == achievement_id)
+        .scalar_subquery()))))
+
+
+def _checked_reason(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) < MIN_REASON_LENGTH:
+        raise CredentialError(f"Write the {what} in a sentence (at least {MIN_REASON_LENGTH} characters): "
+                              "it is kept with the credential for whoever reads it later.")
+    if len(text) > MAX_REASON_LENGTH:
+        raise CredentialError(f"Keep the {what} under {MAX_REASON_LENGTH} characters.")
+    return text
+
+
+def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, reason: str,
+           now: datetime) -> Credential:
+    """Revoke a credential: its status bit flips and the list's credential is re-signed, in this transaction.
+
+    The holder is told, in the app and by email. Revoking is final: a mistake is put right by a new
+    award (issued again when due, or by hand), never by un-revoking, since verifiers may have cached
+    the list."""
+    # Locked and read afresh (populate_existing): two revocations at once, and a stale session, see the truth.
+    credential = db.scalar(select(Credential).where(Credential.public_id == public_id).with_for_update()
+                           .execution_options(populate_existing=True))
+    if credential is None:
+        raise NotFound("There is no credential at this address.")
+    if not can_manage(db, actor_id, actor_is_admin, credential.achievement_id):
+        raise Forbidden("Only the course's instructors and admins can revoke its credentials.")
+    if credential.revoked_at is not None:
+        raise Conflict(f"This credential was already revoked on {credential.revoked_at:%d %B %Y}.")
+    reason = _checked_reason(reason, "reason")
+    try:
+        issuer = signing_issuer(settings_of(db))
+    except NoIssuerKey:
+        raise CredentialError("The platform has no signing key, so the status list cannot be re-signed; "
+                              "an operator must run `flask credentials keygen` first.") from None
+    listing = db.scalar(select(StatusList).where(StatusList.id == credential.status_list_id).with_for_update()
+                        .execution_options(populate_existing=True))
+    bits = bytearray(listing.bits)
+    status_list.set_bit(bits, credential.status_index)
+    listing.bits = bytes(bits)
+    publish_status_list(db, listing, issuer, settings_of(db), now)
+    credential.revoked_at, credential.revoked_by_id, credential.revoke_reason = now, actor_id, reason
+    audit.record(db, "credential.revoke", "credential", credential.id, actor_id)
+    name = credential.document["credentialSubject"]["achievement"]["name"]
+    notify(db, credential.user_id, "credential_revoked", f"Your credential “{name}” was revoked",
+           f"Reason given: {reason}", f"/credentials/{credential.public_id}")
+    return credential
+
+
+@dataclass(frozen=True)
+class AwardPreview:
+    """Who would receive the course's credential by hand, and which blockers the waiver sets aside."""
+
+    user_id: int
+    user_name: str
+    course_id: int
+    blockers: list[str]
+
+
+def preview_award(db: Session, actor_is_admin: bool, course_id: int, email: str) -> AwardPreview:
+    """Check a manual award before it is made: the learner, and what they have not done yet."""
+    if not actor_is_admin:
+        raise Forbidden("Only admins can award a credential by hand.")
+    email = (email or "").strip()
+    user = db.scalar(select(User).where(func.lower(User.email) == email.lower())) if email else None
+    if user is None:
+        raise CredentialError(f"No account uses the address “{email}”. Check it, or ask the learner to sign up."
+                              if email else "Enter the learner's email address.")
+    eligibility = course_blockers(db, user.id, course_id)
+    if eligibility.achievement_id is None:
+        raise CredentialError("This course awards no credential (course.yml says `credential: false`).")
+    if current_credential(db, user.id, eligibility.achievement_id) is not None:
+        raise Conflict(f"{user.name} already holds this course's credential.")
+    return AwardPreview(user.id, user.name, course_id, [b.message for b in eligibility.blockers])
+
+
+def award_manually(db: Session, actor_id: int, actor_is_admin: bool, course_id: int, email: str, waiver: str,
+                   now: datetime) -> Credential:
+    """An admin awards the course's credential, with a written waiver of the learner's blockers (audited).
+
+    The credential is issued by the same service as every other path, so it is signed, takes a status
+    bit, and keeps the results the learner does have."""
+    preview = preview_award(db, actor_is_admin, course_id, email)
+    waiver = _checked_reason(waiver, "waiver")
+    eligibility = course_blockers(db, preview.user_id, course_id)
+    try:
+        issuer = signing_issuer(settings_of(db))
+    except NoIssuerKey:
+        raise CredentialError("The platform has no signing key; an operator must run "
+                              "`flask credentials keygen` first.") from None
+    credential = _issue(db, issuer, preview.user_id, eligibility.achievement_id, eligibility.achievement_version_id,
+                        now, awarded_by_id=actor_id, waiver=waiver)
+    if credential.awarded_by_id != actor_id:
+        raise Conflict(f"{preview.user_name} received this credential a moment ago; nothing was awarded twice.")
+    # Blocker texts say what was waived without personal details ("Pass the Module 3 quiz").
+    audit.record(db, "credential.award", "credential", credential.id, actor_id, waived=preview.blockers)
+    return credential
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    public_id: str
+    holder_name: str
+    holder_email: str
+    issued_at: datetime
+    valid_until: datetime | None
+    state: str
+    manual: bool
+
+
+PAGE_SIZE = 50
+
+
+def course_credentials(db: Session, course_id: int, now: datetime, page: int = 1,
+                       search: str = "") -> tuple[list[IssuedRow], int]:
+    """The credentials a course has issued, newest first, a page at a time, and how many match."""
+    where = [Achievement.course_id == course_id]
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        where.append(func.lower(User.name).like(pattern) | func.lower(User.email).like(pattern))
+    base = (select(Credential.public_id, User.name, User.email, Credential.issued_at, Credential.valid_until,
+                   Credential.revoked_at, Credential.superseded_at, Credential.awarded_by_id)
+            .join(Achievement, Achievement.id == Credential.achievement_id)
+            .join(User, User.id == Credential.user_id).where(*where))
+    total = db.scalar(select(func.count()).select_from(base.subquery()))
+    rows = db.execute(base.order_by(Credential.issued_at.desc(), Credential.id.desc())
+                      .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+    out = []
+    for public_id, name, email, issued_at, valid_until, revoked_at, superseded_at, awarded_by in rows:
+        state = ("revoked" if revoked_at else "renewed" if superseded_at
+                 else "expired" if valid_until is not None and valid_until <= now else "valid")
+        out.append(IssuedRow(public_id, name, email, issued_at, valid_until, state, awarded_by is not None))
+    return out, total
+
+
+def achievement_by_slug(db: Session, slug: str) -> tuple[Achievement, AchievementVersion, str | None]:
+    """An achievement's live definition and its course's slug (for /achievements/<slug>)."""
+    row = db.execute(select(Achievement, AchievementVersion, Course.slug)
+                     .join(AchievementVersion, AchievementVersion.achievement_id == Achievement.id)
+                     .outerjoin(Course, Course.id == Achievement.course_id)
+                     .where(Achievement.slug == slug)
+                     .order_by(AchievementVersion.retired_at.is_not(None), AchievementVersion.version.desc())
+                     .limit(1)).first()
+    if row is None:
+        raise NotFound("There is no achievement at this address.")
+    return row[0], row[1], row[2]
+
+
+def own_status_lists(db: Session, public_url: str):
+    """A status-list reader for the verify page: lists this platform publishes, read from the database.
+
+    Others are not fetched: a public page that fetches any URL a stranger pastes would let them make
+    the server call hosts on its own network. Their revocation is reported as not checked."""
+    prefix = f"{public_url}/credentials/status/"
+
+    def read(url: str) -> dict:
+        tail = url[len(prefix):] if url.startswith(prefix) else ""
+        if not tail.isdigit():
+            raise LookupError("this page reads only the status lists this platform publishes; "
+                              "check others with the issuer's own verifier")
+        document = db.scalar(select(StatusList.document).where(StatusList.id == int(tail)))
+        if document is None:
+            raise LookupError("this platform has no such status list")
+        return document
+
+    return read
+
+
+@dataclass(frozen=True)
+class HeldCredential:
+    """A credential on its holder's dashboard."""
+
+    public_id: str
+    name: str
+    course_id: int | None
+    issued_at: datetime
+    valid_until: datetime | None
+    revoked: bool
+
+    def days_left(self, now: datetime) -> int | None:
+        return None if self.valid_until is None else (self.valid_until - now).days
+
+    def state(self, now: datetime) -> str:
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.valid_until is not None and self.valid_until <= now else "valid"
+
+
+_HELD_QUERY = (select(Credential.public_id, AchievementVersion.spec["name"].as_string(), Achievement.course_id,
+                      Credential.issued_at, Credential.valid_until, Credential.revoked_at.is_not(None))
+               .join(Achievement, Achievement.id == Credential.achievement_id)
+               .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)
+               .where(Credential.superseded_at.is_(None))
+               .order_by(Credential.issued_at.desc(), Credential.id.desc()))
+
+
+def held_credentials(db: Session, user_id: int) -> list[HeldCredential]:
+    """The learner's credentials that have not been renewed, newest first, in one statement."""
+    return [HeldCredential(*row) for row in db.execute(_HELD_QUERY.where(Credential.user_id == user_id))]
