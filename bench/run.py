@@ -3,12 +3,14 @@
 Both apps run under gunicorn with the same flags (2 sync workers) on free loopback ports. wrk drives
 them from this machine, interleaved: in each of three rounds hello-world, the lesson page, the
 dashboard of a learner with ten enrollments, the grader queue (10,000 waiting versions in 50
-courses, bench/grading.py), then the quiz scenario (learners starting and submitting attempts at a
-quiz of 20 mixed questions, bench/wrk_quiz.lua), which runs wrk with one
+courses, bench/grading.py), the public page of a credential (anonymous; bench/credentials.py),
+then the quiz scenario (learners starting and submitting attempts at a quiz of 20 mixed questions,
+bench/wrk_quiz.lua), which runs wrk with one
 connection per thread and so, when the pages' flags differ, is preceded by hello-world measured
 with its flags. Each score is the median over the rounds of the requests/s divided by hello-world's
 in the same round, so a machine that is busier in one round than another affects both sides of that
-round's ratio alike. The quiz's grading is also timed in-process (bench.quiz.time_grading).
+round's ratio alike. The quiz's grading and the issuing of a credential are also timed in-process
+(bench.quiz.time_grading, bench.credentials.issue_and_time).
 
 Exit code 0 whenever the measurement was taken, whether or not the targets were met; 1 when it could
 not be (a page answered wrongly, wrk reported errors, a server did not start); 130 on Ctrl-C.
@@ -33,6 +35,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from bench import client, report
+from bench.credentials import issue_and_time
 from bench.data import PrepareError, create_bench_app, prepare
 from bench.quiz import LEARNERS_PER_CONNECTION, QUESTIONS, answer_fields, time_grading
 from bench.servers import WORKERS, Server, gunicorn_flags
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Preparing data in {workdir / 'instance'} ...", flush=True)
         data = prepare(workdir / "instance", quiz_learners=quiz_learners_needed(args))
         grading = grade_in_process(data)
+        credentials = issue_in_process(data)
         app = Server("skillmark", "wsgi:app", data.server_environment(secrets.token_urlsafe(48)),
                      workdir / "skillmark-gunicorn.log")
         hello = Server("hello-world", "bench.hello:app", {}, workdir / "hello-gunicorn.log")
@@ -104,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.start()
         print(f"Servers: skillmark on {app.base_url}, hello-world on {hello.base_url}", flush=True)
-        return measure(args, wrk, data, app, hello, grading)
+        return measure(args, wrk, data, app, hello, grading, credentials)
     except (PrepareError, client.CheckError, MeasurementError, RuntimeError) as exc:
         print(f"\nbench: could not take the measurement: {exc}", file=sys.stderr)
         for server in servers:
@@ -141,6 +145,18 @@ def grade_in_process(data) -> dict:
     return {"questions": len(data.quiz.question_ids), **grading.to_dict()}
 
 
+def issue_in_process(data) -> dict:
+    """Credentials earned by grading queue submissions; the median time of issuing one (bench.credentials)."""
+    from lms.db import get_engine  # noqa: PLC0415
+
+    print("Grading capstones and timing the issuing of their credentials in-process ...", flush=True)
+    app = create_bench_app(data)
+    try:
+        return issue_and_time(app).to_dict()
+    finally:
+        get_engine(app).dispose()
+
+
 class QuizLoad:
     """The quiz scenario's wrk runs: each takes the next fresh slice of logged-in learners."""
 
@@ -175,7 +191,8 @@ class QuizLoad:
         return client.check_quiz_cycle(base_url, self.quiz.path, self.checker, self.answers)
 
 
-def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict) -> int:
+def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict,
+            credentials: dict) -> int:
     """Log in, check every URL, warm up, run the rounds, then print and save the results."""
     cookie = client.login(app.base_url, data.email, data.password)
     headers = {"Cookie": f"{client.SESSION_COOKIE}={cookie}", "User-Agent": client.USER_AGENT}
@@ -183,9 +200,12 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     grader_cookie = client.login(app.base_url, data.queue.grader_email, data.password)
     page_headers = {"grading": {"Cookie": f"{client.SESSION_COOKIE}={grader_cookie}",
                                 "User-Agent": client.USER_AGENT}}
-    viewers = {"grading": (grader_cookie, data.queue.grader_name)}
+    # The credential's public page is measured as an employer sees it: anonymous, no cookie.
+    page_headers["credential"] = {"User-Agent": client.USER_AGENT}
+    viewers = {"grading": (grader_cookie, data.queue.grader_name), "credential": (None, credentials["holder"])}
     pages = {"hello": (hello.base_url, "/"), "lesson": (app.base_url, data.lesson_path),
-             "dashboard": (app.base_url, data.dashboard_path), "grading": (app.base_url, data.queue.path)}
+             "dashboard": (app.base_url, data.dashboard_path), "grading": (app.base_url, data.queue.path),
+             "credential": (app.base_url, credentials["path"])}
     expected_bytes = check_pages(pages, cookie, data.name, viewers)
     # The quiz runs one wrk thread per connection (see wrk_quiz.lua); hello-world again with those
     # flags when the pages' differ, as the quiz's baseline.
@@ -198,7 +218,8 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     quiz = QuizLoad(app.base_url, data, args.connections, runs=args.rounds + 1)
     quiz_check = quiz.check(app.base_url)
 
-    servers = {"hello": hello, "lesson": app, "dashboard": app, "grading": app, report.QUIZ_BASELINE: hello,
+    servers = {"hello": hello, "lesson": app, "dashboard": app, "grading": app, "credential": app,
+               report.QUIZ_BASELINE: hello,
                "quiz": app}
 
     def load(page: str, duration_s: float) -> WrkResult:
@@ -249,6 +270,7 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         "wrk": _wrk_version(wrk),
         "urls": {page: path for page, (_base, path) in pages.items()},
         "learner": {"name": data.name, "enrollments": len(data.course_slugs), "completed": data.completed},
+        "credentials": credentials,
         "grader_queue": {"path": data.queue.path, "courses": data.queue.courses,
                          "waiting_submissions": data.queue.submissions},
         "quiz": {

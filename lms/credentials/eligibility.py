@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from lms.auth.models import User
@@ -49,17 +49,49 @@ _CAPSTONE_BLOCKERS = {
 }
 
 
+# Built once, with expanding IN parameters: composing these statements would cost more than running
+# them (the dashboard asks on every view).
+_COURSE_IDS = bindparam("course_ids", expanding=True)
+_ENROLLMENT_IDS = bindparam("enrollment_ids", expanding=True)
+_ACHIEVEMENTS_QUERY = (
+    select(Achievement.course_id, Achievement.id, AchievementVersion.id, AchievementVersion.spec)
+    .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
+                                   AchievementVersion.retired_at.is_(None)))
+    .where(Achievement.course_id.in_(_COURSE_IDS), Achievement.retired_at.is_(None)))
+_LEARNER_QUERY = (
+    select(Enrollment.course_id, Enrollment.id, Enrollment.track, User.email_verified_at)
+    .join(User, User.id == Enrollment.user_id)
+    .where(Enrollment.user_id == bindparam("user_id"), Enrollment.course_id.in_(_COURSE_IDS)))
+# A quiz item belongs to one course, where the learner has one enrollment: a completion of it by any
+# of the learner's enrollments is theirs in that course.
+_QUIZZES_QUERY = (
+    select(Item.course_id, Module.slug, Item.slug, Item.id, Item.title,
+           exists().where(ItemCompletion.enrollment_id.in_(_ENROLLMENT_IDS), ItemCompletion.item_id == Item.id,
+                          ItemCompletion.how == "passed"))
+    .join(Module, Module.id == Item.module_id)
+    .where(Item.course_id.in_(_COURSE_IDS), Item.kind == "quiz", Item.retired_at.is_(None)))
+_other = aliased(Submission)
+_LATEST_SUBMISSIONS = (
+    select(Submission.item_id, Submission.state)
+    .where(Submission.enrollment_id.in_(_ENROLLMENT_IDS),
+           Submission.version == select(func.max(_other.version))
+           .where(_other.enrollment_id == Submission.enrollment_id, _other.item_id == Submission.item_id)
+           .scalar_subquery())
+    .subquery())
+_CAPSTONES_QUERY = (
+    select(Item.course_id, Item.id, _LATEST_SUBMISSIONS.c.state)
+    .outerjoin(_LATEST_SUBMISSIONS, _LATEST_SUBMISSIONS.c.item_id == Item.id)
+    .where(Item.course_id.in_(_COURSE_IDS), Item.kind == "capstone", Item.retired_at.is_(None))
+    .order_by(Item.id))
+
+
 def live_achievement(db: Session, course_id: int) -> tuple[int, int, dict] | None:
     """The course's achievement id, its live version's id and definition; None when it awards none."""
     return _live_achievements(db, [course_id]).get(course_id)
 
 
 def _live_achievements(db: Session, course_ids: list[int]) -> dict[int, tuple[int, int, dict]]:
-    rows = db.execute(
-        select(Achievement.course_id, Achievement.id, AchievementVersion.id, AchievementVersion.spec)
-        .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
-                                       AchievementVersion.retired_at.is_(None)))
-        .where(Achievement.course_id.in_(course_ids), Achievement.retired_at.is_(None))).all()
+    rows = db.connection().execute(_ACHIEVEMENTS_QUERY, {"course_ids": course_ids}).all()
     return {course_id: (achievement_id, version_id, spec) for course_id, achievement_id, version_id, spec in rows}
 
 
@@ -73,14 +105,15 @@ def blockers_by_course(db: Session, user_id: int, course_ids: list[int]) -> dict
     course_ids = list(dict.fromkeys(course_ids))
     if not course_ids:
         return {}
+    # Core statements on the session's connection (the ORM's per-statement overhead is most of the
+    # dashboard's time otherwise), after a flush, so an event's own pending changes are seen.
+    db.flush()
     achievements = _live_achievements(db, course_ids)
     result = {course_id: Eligibility(None, None, ()) for course_id in course_ids if course_id not in achievements}
     if not achievements:
         return result
-    learners = {row[0]: row[1:] for row in db.execute(
-        select(Enrollment.course_id, Enrollment.id, Enrollment.track, User.email_verified_at)
-        .join(User, User.id == Enrollment.user_id)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id.in_(list(achievements))))}
+    learners = {row[0]: row[1:] for row in db.connection().execute(_LEARNER_QUERY, {"user_id": user_id,
+                                                                       "course_ids": list(achievements)})}
     enrolled = {course_id: row[0] for course_id, row in learners.items()}
     quizzes = _quiz_states(db, enrolled, [c for c in enrolled if achievements[c][2]["requires"]["quizzes"]])
     capstones = _capstone_states(db, enrolled, [c for c in enrolled if achievements[c][2]["requires"]["capstone"]])
@@ -112,14 +145,10 @@ def _quiz_states(db: Session, enrolled: dict[int, int], course_ids: list[int]) -
     """Per course: "module/quiz" -> (item id, title, passed by the learner), in one statement."""
     if not course_ids:
         return {}
-    enrollment_of = case({c: e for c, e in enrolled.items() if c in course_ids}, value=Item.course_id)
-    passed = exists().where(ItemCompletion.enrollment_id == enrollment_of, ItemCompletion.item_id == Item.id,
-                            ItemCompletion.how == "passed")
     states: dict[int, dict] = {}
-    for course_id, module, item, item_id, title, done in db.execute(
-            select(Item.course_id, Module.slug, Item.slug, Item.id, Item.title, passed)
-            .join(Module, Module.id == Item.module_id)
-            .where(Item.course_id.in_(course_ids), Item.kind == "quiz", Item.retired_at.is_(None))):
+    rows = db.connection().execute(_QUIZZES_QUERY, {"course_ids": course_ids,
+                                                    "enrollment_ids": [enrolled[c] for c in course_ids]})
+    for course_id, module, item, item_id, title, done in rows:
         states.setdefault(course_id, {})[f"{module}/{item}"] = (item_id, title, done)
     return states
 
@@ -128,17 +157,9 @@ def _capstone_states(db: Session, enrolled: dict[int, int], course_ids: list[int
     """Per course: (capstone item id, state of the learner's latest version or None), in one statement."""
     if not course_ids:
         return {}
-    enrollment_ids = [enrolled[c] for c in course_ids]
-    other = aliased(Submission)
-    newest = (select(func.max(other.version)).where(other.enrollment_id == Submission.enrollment_id,
-                                                    other.item_id == Submission.item_id).scalar_subquery())
-    latest = (select(Submission.item_id, Submission.state)
-              .where(Submission.enrollment_id.in_(enrollment_ids), Submission.version == newest).subquery())
-    rows = db.execute(select(Item.course_id, Item.id, latest.c.state)
-                      .outerjoin(latest, latest.c.item_id == Item.id)
-                      .where(Item.course_id.in_(course_ids), Item.kind == "capstone", Item.retired_at.is_(None))
-                      .order_by(Item.id)).all()
     states: dict[int, tuple] = {}
+    rows = db.connection().execute(_CAPSTONES_QUERY, {"course_ids": course_ids,
+                                         "enrollment_ids": [enrolled[c] for c in course_ids]})
     for course_id, item_id, state in rows:
         states.setdefault(course_id, (item_id, state))
     return states

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
@@ -291,10 +291,10 @@ _HELD_QUERY = (select(Credential.public_id, AchievementVersion.spec["name"].as_s
                       Credential.issued_at, Credential.valid_until, Credential.revoked_at.is_not(None))
                .join(Achievement, Achievement.id == Credential.achievement_id)
                .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)
-               .where(Credential.superseded_at.is_(None))
+               .where(Credential.user_id == bindparam("user_id"), Credential.superseded_at.is_(None))
                .order_by(Credential.issued_at.desc(), Credential.id.desc()))
 
 
 def held_credentials(db: Session, user_id: int) -> list[HeldCredential]:
     """The learner's credentials that have not been renewed, newest first, in one statement."""
-    return [HeldCredential(*row) for row in db.execute(_HELD_QUERY.where(Credential.user_id == user_id))]
+    return [HeldCredential(*row) for row in db.connection().execute(_HELD_QUERY, {"user_id": user_id})]

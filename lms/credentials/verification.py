@@ -80,6 +80,8 @@ def parse_document(data: str | bytes | dict) -> dict:
     except json.JSONDecodeError as exc:
         raise ValueError(f"That is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
                          "Paste the whole credential, from the first { to the last }.") from None
+    except RecursionError:  # nested thousands deep: no credential is
+        raise ValueError("That JSON is nested far deeper than any credential: paste the credential's JSON.") from None
     if not isinstance(document, dict):
         raise ValueError("That JSON is not a credential: a credential is a JSON object ({ ... }).")
     return document

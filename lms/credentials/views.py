@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.catalog.models import Course
-from lms.credentials import services
+from lms.credentials import services, sharing
 from lms.credentials.forms import AwardForm, RevokeForm, VerifyForm
 from lms.credentials.issuance import signing_issuer
 from lms.credentials.issuer import did_document_path, issuer_from_settings
@@ -104,7 +104,11 @@ def page(public_id: UUID):
         "credentials/page.html", view=view, state=view.state(utcnow()), document=document, achievement=achievement,
         results=_results(document), image=_site_path((achievement.get("image") or {}).get("id")),
         evidence=[dict(e, url=_site_path(e.get("id"))) for e in document.get("evidence", [])],
-        is_holder=is_holder, can_manage=can_manage, form=ActionForm())
+        is_holder=is_holder, can_manage=can_manage, form=ActionForm(),
+        # The holder's sharing tools are drawn only for the holder: an employer's view stays cheap.
+        linkedin_url=sharing.linkedin_url_for(view.credential) if is_holder else None,
+        qr_svg=sharing.qr_code_svg(document["id"], title="QR code linking to this credential's page")
+        if is_holder else None)
     headers = {"X-Robots-Tag": "noindex"} if not view.credential.public else {}
     return response, 200, headers
 
@@ -136,6 +140,34 @@ def download(public_id: UUID):
     slug = view.achievement_slug
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-{public_id}.json"'
     return response
+
+
+@bp.route(CREDENTIAL_PATH + "/badge")
+@access("public")
+def badge(public_id: UUID):
+    """The badge image with the credential baked in (Open Badges 3.0 baking), to upload anywhere."""
+    view = _visible(public_id)
+    data, media_type = sharing.baked_badge(view.document, media_dir=_settings().media_dir)
+    extension = "png" if media_type == "image/png" else "svg"
+    response = current_app.response_class(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{view.achievement_slug}-badge.{extension}"'
+    # An SVG opened on its own is a document: it may not run scripts or load anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.route(CREDENTIAL_PATH + "/certificate")
+@access("public")
+def certificate(public_id: UUID):
+    """A printable certificate (A4 or Letter, by the print dialog's paper) with a QR code to the page."""
+    view = _visible(public_id)
+    document = view.document
+    return render_template("credentials/certificate.html", view=view, document=document,
+                           achievement=document["credentialSubject"]["achievement"],
+                           image=_site_path((document["credentialSubject"]["achievement"].get("image") or {})
+                                            .get("id")),
+                           qr_svg=sharing.qr_code_svg(document["id"], title="QR code linking to the credential's "
+                                                                             "page, where it can be checked"))
 
 
 @bp.route(CREDENTIAL_PATH + "/visibility", methods=["POST"])
@@ -197,12 +229,10 @@ def _submitted_document(form: VerifyForm) -> bytes | str:
     return form.document.data
 
 
-def _unbaked(data: bytes) -> bytes | str:
+def _unbaked(data: bytes) -> bytes | dict:
     """A JSON file as it is; a badge image gives up the credential baked into it."""
-    if data.lstrip()[:1] in (b"{", b"\xef"):  # JSON (the second: a UTF-8 byte order mark)
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":  # JSON (perhaps after a byte order mark)
         return data
-    from lms.credentials import sharing  # noqa: PLC0415 (image parsing is loaded only when an image comes)
-
     credential = sharing.unbake(data)
     if credential is None:
         raise ValueError("That image has no credential baked into it. Ask the holder for their credential's "

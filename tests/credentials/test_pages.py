@@ -326,3 +326,60 @@ def test_instructors_cannot_award_by_hand(client, auth, db, capstone_setup):
     with pytest.raises(Forbidden):
         services.award_manually(db, setup.instructor.id, False, setup.course.id, setup.learner.email,
                                 "An instructor trying through the service.", utcnow())
+
+
+# -- sharing: LinkedIn, the QR code, the baked badge, the certificate ------------------------------------
+
+def test_the_holder_gets_the_sharing_tools_and_others_do_not(client, auth, issued):
+    setup, credential = issued()
+    assert "Add to LinkedIn profile" not in _page(client, credential).get_data(as_text=True)
+    auth.login(setup.learner.email)
+    page = _page(client, credential).get_data(as_text=True)
+    assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in page
+    assert f"certId={credential.public_id}" in page
+    assert "<svg" in page and "QR code linking to this credential" in page
+    assert f"/credentials/{credential.public_id}/badge" in page and "Printable certificate" in page
+
+
+def test_the_baked_badge_carries_the_credential_and_the_verify_page_reads_it(client, issued):
+    from lms.credentials.sharing import unbake
+
+    _setup, credential = issued()
+    response = client.get(f"/credentials/{credential.public_id}/badge")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype in ("image/svg+xml", "image/png")
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert unbake(response.data) == credential.document
+    name = "badge.svg" if response.mimetype == "image/svg+xml" else "badge.png"
+    page = _verify(client, upload=(io.BytesIO(response.data), name)).get_data(as_text=True)
+    assert "Valid credential" in page and "Lee Learner" in page
+
+
+def test_an_image_without_a_credential_is_explained_on_the_verify_page(client):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><title>t</title></svg>'
+    response = _verify(client, upload=(io.BytesIO(svg), "plain.svg"))
+    assert response.status_code == 422
+    assert "That image has no credential baked into it" in response.get_data(as_text=True)
+    bom_json = b"\xef\xbb\xbf" + b'{"not": "a credential"}'
+    page = _verify(client, upload=(io.BytesIO(bom_json), "with-bom.json")).get_data(as_text=True)
+    assert "Not a valid credential" in page
+
+
+def test_the_printable_certificate(client, auth, db, issued):
+    setup, credential = issued()
+    page = client.get(f"/credentials/{credential.public_id}/certificate").get_data(as_text=True)
+    assert "Lee Learner" in page and credential.document["credentialSubject"]["achievement"]["name"] in page
+    assert credential.public_id in page and "<svg" in page
+    auth.login(setup.learner.email)
+    auth.post(f"/credentials/{credential.public_id}/visibility", {"public": "0"},
+              form_page=f"/credentials/{credential.public_id}")
+    auth.logout()
+    assert client.get(f"/credentials/{credential.public_id}/certificate").status_code == 404
+    assert client.get(f"/credentials/{credential.public_id}/badge").status_code == 404
+
+
+def test_deeply_nested_json_is_refused_with_a_message(client):
+    response = _verify(client, "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 422
+    assert "nested far deeper than any credential" in response.get_data(as_text=True)
