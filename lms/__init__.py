@@ -93,11 +93,12 @@ def register_blueprints(app: Flask) -> None:
     from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
     from lms.notifications.views import bp as notifications_bp  # noqa: PLC0415
+    from lms.pathways.views import bp as pathways_bp  # noqa: PLC0415
     from lms.progress.views import bp as progress_bp  # noqa: PLC0415
     from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
-                      notifications_bp, credentials_bp):
+                      notifications_bp, credentials_bp, pathways_bp):
         app.register_blueprint(blueprint)
 
 
@@ -106,7 +107,8 @@ def register_signal_handlers() -> None:
     import lms.capstones.notify  # noqa: F401, PLC0415  (capstones: tell learners and graders; daily digest)
     import lms.capstones.sync  # noqa: F401, PLC0415  (capstones: store each definition version at sync)
     import lms.credentials.events  # noqa: F401, PLC0415  (credentials: issue when the last blocker goes)
-    import lms.credentials.sync  # noqa: F401, PLC0415  (credentials: each course's achievement version at sync)
+    import lms.credentials.expiry  # noqa: F401, PLC0415  (credentials: the daily expiry reminders)
+    import lms.credentials.sync  # noqa: F401, PLC0415  (credentials: each course's and pathway's achievement at sync)
     import lms.quizzes.sync  # noqa: F401, PLC0415  (quizzes: store settings and questions at sync)
 
 

@@ -74,13 +74,16 @@ def courses_check(path: Path | None) -> None:
     if not result.ok:
         _fail(f"{len(result.errors)} error(s): fix them and run the check again.")
     click.echo(f"ok: {len(result.courses)} course(s): {', '.join(c.slug for c in result.courses)}")
+    if result.pathways:
+        click.echo(f"ok: {len(result.pathways)} pathway(s): {', '.join(p.slug for p in result.pathways)}")
 
 
 @courses_cli.command("sync")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def courses_sync(path: Path | None) -> None:
-    """Import or update courses from PATH (default: LMS_COURSES_DIR). All or nothing."""
-    from lms.catalog.services import sync_courses  # noqa: PLC0415
+    """Import or update courses (and the pathways in its _pathways/) from PATH (default: LMS_COURSES_DIR).
+    All or nothing."""
+    from lms.catalog.services import sync_courses, sync_pathways  # noqa: PLC0415
     from lms.content import load_courses  # noqa: PLC0415
 
     # Only a sync of the configured courses folder retires courses missing from it.
@@ -92,13 +95,21 @@ def courses_sync(path: Path | None) -> None:
     db = get_db()
     try:
         report = sync_courses(db, result.courses, _settings().media_dir, retire_missing=whole_catalog)
+        if result.pathways is not None:  # (a folder of courses: one course folder leaves pathways alone)
+            report += sync_pathways(db, result.pathways, _settings().media_dir, retire_missing=whole_catalog)
         db.commit()
+    except DomainError as exc:
+        db.rollback()
+        _fail(f"{exc.message} Nothing was changed.")
     except Exception:
         db.rollback()
         raise
     for change in report:
         for line in change.lines():
             click.echo(line)
+    if any(change.slug.startswith("pathway ") and change.status in ("created", "updated") for change in report):
+        click.echo("Learners who already hold a new or changed pathway's course credentials get its credential "
+                   "from `flask credentials reconcile`.")
 
 
 @courses_cli.command("list")

@@ -3,7 +3,7 @@
 from lms.audit.models import AuditEvent
 from lms.auth.models import CourseRole, User
 from lms.capstones.models import CapstoneVersion, Review, Submission, SubmissionFile
-from lms.catalog.models import Course, Item, MediaFile, Module
+from lms.catalog.models import Course, Item, MediaFile, Module, Pathway, PathwayCourse
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
 from lms.db import Base
 from lms.enrollments.models import Enrollment, ItemCompletion
@@ -15,4 +15,4 @@ __all__ = ["AuditEvent", "Base", "Course", "CourseRole", "Enrollment", "Item", "
            "Job", "JobRun", "MediaFile", "Module", "Notification", "NotificationPreference", "QuestionVersion",
            "QuizAttempt", "QuizConfig", "User",
            "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile",
-           "Achievement", "AchievementVersion", "Credential", "StatusList"]
+           "Achievement", "AchievementVersion", "Credential", "StatusList", "Pathway", "PathwayCourse"]

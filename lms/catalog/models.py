@@ -109,3 +109,37 @@ class MediaFile(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Pathway(Base):
+    """A pathway as synced from courses/_pathways/<slug>.yml: the courses whose credentials stack into
+    its own (which lms/credentials keeps as an achievement of kind "pathway"). Retired, never deleted."""
+
+    __tablename__ = "pathways"
+    __table_args__ = (CheckConstraint("required_count >= 1", name="requires_a_course"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")  # what the holder can do (plain text)
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # skill names, for the pages
+    required_count: Mapped[int] = mapped_column(Integer)  # how many of its courses; all of them for `require: all`
+    content_hash: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PathwayCourse(Base):
+    """One course of a pathway, in the pathway's order."""
+
+    __tablename__ = "pathway_courses"
+    __table_args__ = (
+        UniqueConstraint("pathway_id", "course_id"),
+        UniqueConstraint("pathway_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathways.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)

@@ -11,11 +11,19 @@ from functools import cached_property
 from pathlib import Path
 
 from blinker import Namespace
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import Course, Item, MediaFile, Module
-from lms.content.specs import CAPSTONE_PATH, LESSON_PATH, SUPPORTED_ITEM_KINDS, CourseSpec, ItemSpec
+from lms.catalog.models import Course, Item, MediaFile, Module, Pathway, PathwayCourse
+from lms.content.specs import (
+    CAPSTONE_PATH,
+    LESSON_PATH,
+    PATHWAY_PATH,
+    SUPPORTED_ITEM_KINDS,
+    CourseSpec,
+    ItemSpec,
+    PathwaySpec,
+)
 from lms.db import utcnow
 from lms.errors import NotFound
 
@@ -28,6 +36,8 @@ item_synced = signals.signal("item-synced")
 # Sent once per course a sync wrote (after its items), and with ``spec=None`` for a course it retired:
 # credentials keep the course's achievement in step.
 course_synced = signals.signal("course-synced")
+# The same for each pathway a sync wrote (``spec=None``: retired), after its courses.
+pathway_synced = signals.signal("pathway-synced")
 
 @dataclass
 class CourseChanges:
@@ -140,7 +150,55 @@ def _upsert_item(db: Session, course_id: int, module_id: int | None, spec: ItemS
     return item.id
 
 
-def _store_media(db: Session, spec: CourseSpec, media_dir: Path) -> None:
+def sync_pathways(db: Session, specs: list[PathwaySpec], media_dir: Path, *,
+                  retire_missing: bool = False) -> list[CourseChanges]:
+    """Upsert pathways by slug and content hash, in the caller's transaction, after their courses' sync.
+
+    The loader has checked that every course a pathway lists is among the synced courses. With
+    ``retire_missing`` (a sync of the whole courses folder), pathways whose file is gone are retired.
+    """
+    report = []
+    now = utcnow()
+    wanted = {slug for spec in specs for slug in spec.courses}
+    course_ids = dict(db.execute(select(Course.slug, Course.id).where(Course.slug.in_(wanted),
+                                                                      Course.retired_at.is_(None))).all())
+    missing = sorted(wanted - set(course_ids))
+    if missing:
+        raise ValueError(f"pathways name courses that are not synced: {', '.join(missing)}; sync the courses first")
+    existing = {pathway.slug: pathway for pathway in db.scalars(select(Pathway))}
+    for spec in specs:
+        _store_media(db, spec, media_dir)
+        pathway = existing.get(spec.slug)
+        label = f"pathway {spec.slug}"
+        if pathway is not None and pathway.content_hash == spec.content_hash and pathway.retired_at is None:
+            report.append(CourseChanges(label, "unchanged"))
+            continue
+        changes = CourseChanges(label, "created" if pathway is None else "updated")
+        if pathway is None:
+            pathway = Pathway(slug=spec.slug)
+            db.add(pathway)
+        pathway.title, pathway.summary, pathway.description = spec.title, spec.summary, spec.description
+        pathway.skills, pathway.required_count = [skill.name for skill in spec.skills], spec.required
+        pathway.content_hash, pathway.synced_at, pathway.retired_at = spec.content_hash, now, None
+        db.flush()
+        db.execute(delete(PathwayCourse).where(PathwayCourse.pathway_id == pathway.id))
+        db.add_all(PathwayCourse(pathway_id=pathway.id, course_id=course_ids[slug], position=position)
+                   for position, slug in enumerate(spec.courses, start=1))
+        db.flush()
+        pathway_synced.send(db, pathway=pathway, spec=spec, now=now, changes=changes)
+        report.append(changes)
+    if retire_missing:
+        slugs = {spec.slug for spec in specs}
+        for pathway in existing.values():
+            if pathway.slug not in slugs and pathway.retired_at is None:
+                pathway.retired_at = now
+                pathway_synced.send(db, pathway=pathway, spec=None, now=now, changes=None)
+                report.append(CourseChanges(f"pathway {pathway.slug}", "retired"))
+    db.flush()
+    return report
+
+
+def _store_media(db: Session, spec: CourseSpec | PathwaySpec, media_dir: Path) -> None:
     media_dir.mkdir(parents=True, exist_ok=True)
     known = set(db.scalars(select(MediaFile.sha256).where(MediaFile.sha256.in_([a.sha256 for a in spec.assets]))))
     for asset in spec.assets:
@@ -181,6 +239,56 @@ def get_course(db: Session, slug: str) -> Course:
     if course is None:
         raise NotFound("There is no course at this address. It may have been renamed or retired.")
     return course
+
+
+@dataclass(frozen=True)
+class PathwayCourseRef:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class PathwayCard:
+    """A pathway as the catalog shows it: what it is and which courses' credentials it stacks."""
+    slug: str
+    title: str
+    summary: str
+    description: str
+    skills: tuple[str, ...]
+    required: int  # how many of ``courses``
+    courses: tuple[PathwayCourseRef, ...]
+
+    @property
+    def url(self) -> str:
+        return PATHWAY_PATH.format(pathway=self.slug)
+
+    @property
+    def requires_all(self) -> bool:
+        return self.required >= len(self.courses)
+
+
+def list_pathways(db: Session, slug: str | None = None) -> list[PathwayCard]:
+    """Live pathways by title, each with its courses in order: one statement however many there are."""
+    stmt = (select(Pathway.slug, Pathway.title, Pathway.summary, Pathway.description, Pathway.skills,
+                   Pathway.required_count, Course.slug, Course.title)
+            .join(PathwayCourse, PathwayCourse.pathway_id == Pathway.id)
+            .join(Course, Course.id == PathwayCourse.course_id)
+            .where(Pathway.retired_at.is_(None))
+            .order_by(Pathway.title, Pathway.id, PathwayCourse.position))
+    if slug is not None:
+        stmt = stmt.where(Pathway.slug == slug)
+    cards: dict[str, tuple[tuple, list[PathwayCourseRef]]] = {}
+    for p_slug, title, summary, description, skills, required, course_slug, course_title in db.execute(stmt):
+        entry = cards.setdefault(p_slug, ((p_slug, title, summary, description, tuple(skills), required), []))
+        entry[1].append(PathwayCourseRef(course_slug, course_title))
+    return [PathwayCard(*fields, courses=tuple(courses)) for fields, courses in cards.values()]
+
+
+def get_pathway(db: Session, slug: str) -> PathwayCard:
+    found = list_pathways(db, slug)
+    if not found:
+        raise NotFound("There is no pathway at this address. It may have been renamed or retired.")
+    return found[0]
 
 
 def get_media(db: Session, sha256: str, extension: str) -> MediaFile:

@@ -34,8 +34,11 @@ def courses():
     level = request.args.get("level", "", type=str)
     if level not in LEVELS:
         level = ""
-    found = services.search_courses(get_db(), query, level or None)
-    return render_template("catalog/courses.html", courses=found, query=query, level=level, levels=LEVELS)
+    db = get_db()
+    found = services.search_courses(db, query, level or None)
+    pathways = [] if query or level else services.list_pathways(db)  # (a search narrows to courses)
+    return render_template("catalog/courses.html", courses=found, query=query, level=level, levels=LEVELS,
+                           pathways=pathways)
 
 
 @bp.route("/courses/<course_slug>")

@@ -28,6 +28,9 @@ class CredentialSkill:
     framework: str | None = None
     code: str | None = None
 
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
 
 @dataclass(frozen=True)
 class CredentialRule:
@@ -46,7 +49,7 @@ class CredentialRule:
         return {
             "name": self.name, "description": self.description, "criteria": self.criteria,
             "image": self.image,
-            "skills": [{k: v for k, v in dataclasses.asdict(s).items() if v is not None} for s in self.skills],
+            "skills": [s.to_json() for s in self.skills],
             "requires": {"quizzes": list(self.required_quizzes), "capstone": self.requires_capstone},
             "valid_for_months": self.valid_for_months, "recertify_by": self.recertify_by,
         }
@@ -87,7 +90,8 @@ def parse_credential(mapping: YamlMapping | None, written: Any, course: CourseAs
     if mapping is None:
         mapping = YamlMapping({}, {}, 1)
     values = validate_mapping(mapping, CREDENTIAL_FIELDS, display, problems, "`credential`")
-    skills = _skills(mapping, values, course, error, display, problems)
+    skills = parse_skills(mapping, values, tuple(CredentialSkill(name) for name in course.skills), error, display,
+                          problems)
     quizzes, capstone = _requires(mapping, values, course, error, display, problems)
     if written is None and not quizzes and not capstone:
         return None, problems  # no assessments and no credential asked for: nothing to award
@@ -96,12 +100,8 @@ def parse_credential(mapping: YamlMapping | None, written: Any, course: CourseAs
                                         "capstone (a credential for reading lessons certifies nothing), or write "
                                         "`credential: false`")
     image = values.get("image")
-    if image is not None:
-        if not image.lower().endswith(IMAGE_TYPES):
-            error(mapping.line("image"), f"the credential's image must be a PNG or SVG file, got `{image}`")
-        elif image not in course.assets:
-            error(mapping.line("image"), f"`{image}` is not in the course's assets/ folder; put the badge image "
-                                         f"there and write its path, e.g. `image: assets/badge.svg`")
+    if image is not None and (message := image_problem(image, course.assets, "the course's assets/ folder")):
+        error(mapping.line("image"), message)
     months = values.get("valid_for_months")
     recertify = values.get("recertify_by")
     if recertify and months is None:
@@ -131,9 +131,21 @@ def parse_credential(mapping: YamlMapping | None, written: Any, course: CourseAs
     ), problems
 
 
-def _skills(mapping, values, course, error, display, problems) -> tuple[CredentialSkill, ...]:
+def image_problem(image: str, assets: frozenset[str], folder: str) -> str | None:
+    """What is wrong with a badge image path (None when it is a PNG or SVG among ``assets``)."""
+    if not image.lower().endswith(IMAGE_TYPES):
+        return f"the credential's image must be a PNG or SVG file, got `{image}`"
+    if image not in assets:
+        return (f"`{image}` is not in {folder}; put the badge image there and write its path, "
+                f"e.g. `image: assets/badge.svg`")
+    return None
+
+
+def parse_skills(mapping: YamlMapping, values: dict, default: tuple[CredentialSkill, ...], error, display: str,
+                 problems: list[Problem]) -> tuple[CredentialSkill, ...]:
+    """A credential's ``skills:`` (names, or mappings aligning a skill to a framework); ``default`` when absent."""
     if "skills" not in mapping.values:
-        return tuple(CredentialSkill(name) for name in course.skills)
+        return default
     skills = []
     for index, entry in enumerate(values.get("skills") or []):
         line = mapping.line("skills", index)

@@ -21,8 +21,9 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 @dataclass(frozen=True)
 class Field:
     name: str
-    # "text", "int", "number", "bool", "text-list", "date", "choice", "slug"; "mapping" and "list"
-    # only check the shape: their content has fields of its own (the capstone's settings and rubric).
+    # "text", "int", "number", "bool", "text-list", "date", "choice", "slug", "count" (`all` or a
+    # whole number); "mapping" and "list" only check the shape: their content has fields of its own
+    # (the capstone's settings and rubric).
     kind: str
     required: bool = False
     default: Any = None
@@ -71,6 +72,12 @@ class Field:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 return None, f"`{self.name}` must be a list of texts, e.g. `{self.name}: [first, second]`"
             return [v.strip() for v in value], None
+        if kind == "count":
+            if value == "all":
+                return value, None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                return None, f"`{self.name}` must be `all` or a whole number of at least 1, e.g. `{self.name}: 2`"
+            return value, None
         if kind == "bool":
             if not isinstance(value, bool):
                 return None, f"`{self.name}` must be true or false"
@@ -135,6 +142,20 @@ CREDENTIAL_SKILL_FIELDS = (
 CREDENTIAL_REQUIRES_FIELDS = (
     Field("quizzes", "text-list"),  # "all" (the default) or module-slug/quiz-slug entries; [] for none
     Field("capstone", "bool"),  # default: true when the course has a capstone
+)
+
+# courses/_pathways/<slug>.yml: a credential for holding several course credentials (lms/content/pathway.py).
+PATHWAY_FIELDS = (
+    Field("title", "text", required=True, max_length=200),
+    Field("summary", "text", required=True, max_length=300),
+    Field("slug", "slug", max_length=80),  # default: the file name without .yml
+    Field("courses", "text-list", required=True),  # course slugs, in the order the pathway shows them
+    Field("require", "count", default="all"),  # `all`, or how many of `courses`
+    Field("name", "text", max_length=200),  # the credential's name; default: the title
+    Field("description", "text", max_length=2000),  # what the holder can do; default: the summary
+    Field("criteria", "text", max_length=5000),  # default: written from `courses` and `require`
+    Field("image", "text", max_length=300),  # a PNG or SVG under _pathways/assets/
+    Field("skills", "list"),  # default: the skills of the courses' credentials
 )
 
 MODULE_FIELDS = (

@@ -19,6 +19,7 @@ from pathlib import Path
 from lms.content.capstone import Capstone, parse_capstone
 from lms.content.credential import CourseAssessments, CredentialRule, parse_credential
 from lms.content.fields import COURSE_FIELDS, LESSON_FIELDS, MODULE_FIELDS, validate_mapping
+from lms.content.pathway import PATHWAYS_FOLDER, load_pathways
 from lms.content.quizfiles import load_quiz
 from lms.content.source import (
     ERROR,
@@ -29,7 +30,7 @@ from lms.content.source import (
     read_text,
     split_front_matter,
 )
-from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec
+from lms.content.specs import LESSON_PATH, AssetSpec, CourseSpec, ItemSpec, ModuleSpec, PathwaySpec
 from lms.markup import LinkError, render_markdown, sanitize_html
 from lms.questions.model import Quiz
 from lms.questions.render import default_renderer, render_question
@@ -53,6 +54,8 @@ ROOT_FILES_IGNORED = frozenset({"README.md", "LICENSE", "LICENSE.md", "CHANGELOG
 class LoadResult:
     courses: list[CourseSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Read only with a folder of courses (the pathways are checked against them): None for one course folder.
+    pathways: list[PathwaySpec] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -64,7 +67,7 @@ class LoadResult:
 
 
 def load_courses(path: Path) -> LoadResult:
-    """Load one course folder (it holds course.yml) or a folder of course folders."""
+    """Load one course folder (it holds course.yml) or a folder of course folders, with its _pathways/."""
     path = Path(path)
     result = LoadResult()
     if not path.is_dir():
@@ -78,9 +81,11 @@ def load_courses(path: Path) -> LoadResult:
         if not folders:
             result.problems.append(Problem(str(path), 0, "no course folders found (a course folder holds course.yml)"))
     seen: dict[str, str] = {}
+    failed: set[str] = set()
     for folder in folders:
         course = _CourseLoader(folder, display_root, result.problems).load()
         if course is None:
+            failed.add(folder.name)
             continue
         if course.slug in seen:
             result.problems.append(Problem(
@@ -90,6 +95,14 @@ def load_courses(path: Path) -> LoadResult:
             continue
         seen[course.slug] = _display(folder, display_root)
         result.courses.append(course)
+    if display_root == path:  # a folder of courses: its pathways too
+        result.pathways = []
+        pathways = path / PATHWAYS_FOLDER
+        if pathways.is_symlink():
+            result.problems.append(Problem(_display(pathways, display_root), 0,
+                                           "symbolic links are not allowed; make _pathways/ a folder"))
+        elif pathways.is_dir():
+            result.pathways = load_pathways(pathways, display_root, result.courses, failed, result.problems)
     return result
 
 

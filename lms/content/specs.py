@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from lms.content.capstone import Capstone
-from lms.content.credential import CredentialRule
+from lms.content.credential import CredentialRule, CredentialSkill
 from lms.questions.model import Quiz
 
 # The URL scheme of lessons and media. The content layer writes these into rendered HTML at sync
@@ -15,6 +15,7 @@ from lms.questions.model import Quiz
 LESSON_PATH = "/courses/{course}/{module}/{item}"
 MEDIA_PATH = "/media/{sha256}{extension}"
 CAPSTONE_PATH = "/courses/{course}/capstone"
+PATHWAY_PATH = "/pathways/{pathway}"
 
 # Item kinds this version can present to learners.
 SUPPORTED_ITEM_KINDS = frozenset({"lesson", "quiz", "capstone"})
@@ -85,3 +86,25 @@ class CourseSpec:
     @property
     def items(self) -> list[ItemSpec]:
         return [item for module in self.modules for item in module.items]
+
+
+@dataclass(frozen=True)
+class PathwaySpec:
+    """A pathway (courses/_pathways/<slug>.yml): a credential for holding ``required`` of ``courses``' credentials."""
+    slug: str
+    title: str
+    summary: str
+    courses: tuple[str, ...]  # course slugs, in the order the pathway lists them
+    required: int  # how many of them; len(courses) for `require: all`
+    name: str  # the credential's name
+    description: str  # what the holder can do
+    criteria: str  # Markdown narrative
+    skills: tuple[CredentialSkill, ...]
+    source_path: str  # e.g. "_pathways/data-practitioner.yml", for messages
+    content_hash: str
+    image: str | None = None  # a path under _pathways/, e.g. "assets/data-practitioner.svg"
+    assets: tuple[AssetSpec, ...] = ()  # the image, when there is one (stored like a course's media)
+
+    @property
+    def requires_all(self) -> bool:
+        return self.required == len(self.courses)

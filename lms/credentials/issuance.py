@@ -1,9 +1,13 @@
-"""Issuing a course's credential: the one service every path goes through (an event, reconcile, an admin).
+"""Issuing credentials: the one service every path goes through (an event, reconcile, an admin).
 
 It runs inside the caller's transaction: the quiz pass or the capstone grade that removed the last
 blocker and the credential it earns commit together, or not at all. The database decides races
 (``uq_credentials_current``): when two events issue at once, the loser's insert fails in its
 savepoint and it returns the winner's credential. See docs/decisions/0012-credential-issuance.md.
+
+A course credential issued here also issues, in the same transaction, the pathway credentials it
+completes (``issue_due_pathways``), whichever path issued it. A pathway credential has no results of
+its own: its evidence names the course credentials it rests on. See docs/decisions/0013-pathways.md.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.capstones.models import Review, Submission
 from lms.capstones.services import capstone_version
-from lms.catalog.models import Item, Module
+from lms.catalog.models import Course, Item, Module
 from lms.credentials import proof, status_list
 from lms.credentials.document import (
     AchievementSpec,
@@ -39,6 +43,14 @@ from lms.credentials.eligibility import course_blockers
 from lms.credentials.issuer import Issuer, issuer_from_settings
 from lms.credentials.keystore import NoIssuerKey, create_key
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
+from lms.credentials.pathways import (
+    DuePathway,
+    HeldCredential,
+    basis_expiry,
+    due_pathways,
+    live_pathways,
+    pathway_basis,
+)
 from lms.db import utcnow
 from lms.enrollments.models import Enrollment
 from lms.quizzes.models import QuizAttempt, QuizConfig
@@ -88,33 +100,48 @@ def issue_if_eligible(db: Session, user_id: int, course_id: int, now: datetime |
     eligibility = course_blockers(db, user_id, course_id)
     if not eligibility.eligible or current_credential(db, user_id, eligibility.achievement_id) is not None:
         return None
-    try:
-        issuer = signing_issuer(settings_of(db))
-    except NoIssuerKey as exc:
-        log.error("credential due to user %s for course %s not issued: %s", user_id, course_id, exc)
+    issuer = _issuer_or_log(db, f"credential due to user {user_id} for course {course_id}")
+    if issuer is None:
         return None
     return _issue(db, issuer, user_id, eligibility.achievement_id, eligibility.achievement_version_id,
                   now or utcnow())
 
 
+def _issuer_or_log(db: Session, what: str) -> Issuer | None:
+    """The signing issuer; None, logged, in production without a key (the event still commits)."""
+    try:
+        return signing_issuer(settings_of(db))
+    except NoIssuerKey as exc:
+        log.error("%s not issued: %s", what, exc)
+        return None
+
+
 def _issue(db: Session, issuer: Issuer, user_id: int, achievement_id: int, version_id: int, now: datetime, *,
            awarded_by_id: int | None = None, waiver: str | None = None) -> Credential:
+    """Sign and insert the credential of an achievement version (a course's or a pathway's), and for a
+    course's, the pathway credentials it completes. Checks no blocker: callers decide it is due."""
     settings = settings_of(db)
-    slug, spec = db.execute(select(Achievement.slug, AchievementVersion.spec)
-                            .join(AchievementVersion, AchievementVersion.achievement_id == Achievement.id)
-                            .where(AchievementVersion.id == version_id)).one()
-    course_id = db.scalar(select(Achievement.course_id).where(Achievement.id == achievement_id))
+    slug, kind, course_id, spec = db.execute(
+        select(Achievement.slug, Achievement.kind, Achievement.course_id, AchievementVersion.spec)
+        .join(AchievementVersion, AchievementVersion.achievement_id == Achievement.id)
+        .where(AchievementVersion.id == version_id)).one()
     name, email = db.execute(select(User.name, User.email).where(User.id == user_id)).one()
-    enrollment_id = db.scalar(select(Enrollment.id).where(Enrollment.user_id == user_id,
-                                                          Enrollment.course_id == course_id))
     achievement_url = f"{settings.public_url}/achievements/{slug}"
-    descriptions, results, evidence = _record(db, settings, enrollment_id, course_id, spec, achievement_url)
+    if kind == "pathway":
+        basis = pathway_basis(db, user_id, spec, now)
+        descriptions, results = (), ()
+        evidence = tuple(_basis_evidence(settings, held) for held in basis)
+        valid_until = basis_expiry(basis)
+    else:
+        enrollment_id = db.scalar(select(Enrollment.id).where(Enrollment.user_id == user_id,
+                                                              Enrollment.course_id == course_id))
+        descriptions, results, evidence = _record(db, settings, enrollment_id, course_id, spec, achievement_url)
+        valid_until = add_months(now, spec["valid_for_months"]) if spec.get("valid_for_months") else None
     achievement = AchievementSpec(
         id=achievement_url, name=spec["name"], description=spec["description"], criteria=spec["criteria"],
         image_url=spec.get("image_url") and f"{settings.public_url}{spec['image_url']}",
         skills=tuple(Skill(s["name"], s.get("url"), s.get("framework"), s.get("code")) for s in spec["skills"]),
         results=descriptions)
-    valid_until = add_months(now, spec["valid_for_months"]) if spec.get("valid_for_months") else None
     for _ in range(INDEX_TRIES):
         listing, index = _free_status_bit(db, issuer, settings, now)
         public_id = str(uuid.uuid4())
@@ -134,13 +161,60 @@ def _issue(db: Session, issuer: Issuer, user_id: int, achievement_id: int, versi
             with db.begin_nested():
                 db.add(credential)
                 db.flush()
-            return credential
         except IntegrityError:
             winner = current_credential(db, user_id, achievement_id)
             if winner is not None:
-                return winner  # another event issued it first
-            # (else another credential took the same status bit at the same moment: draw again)
+                return winner  # another event issued it first (and the pathways it completes)
+            continue  # another credential took the same status bit at the same moment: draw again
+        if kind == "course":
+            issue_due_pathways(db, user_id, now, issuer=issuer)
+        return credential
     raise RuntimeError("no free status list index found; the status lists are full")
+
+
+def _basis_evidence(settings, held: HeldCredential) -> EvidenceItem:
+    """A course credential a pathway credential rests on, named by its URL (where anyone can check it)."""
+    until = f", valid until {held.valid_until:%Y-%m-%d}" if held.valid_until else ""
+    return EvidenceItem(name=held.name, genre="Course credential",
+                        url=f"{settings.public_url}/credentials/{held.public_id}",
+                        narrative=f"Issued on {held.issued_at:%Y-%m-%d}{until}.")
+
+
+def issue_due_pathways(db: Session, user_id: int, now: datetime | None = None, *,
+                       issuer: Issuer | None = None) -> list[Credential]:
+    """Issue (or renew) each pathway credential the learner's current course credentials now earn.
+
+    Called by ``_issue`` after every course credential, so events, ``reconcile`` and manual awards all
+    reach it; two statements when nothing is due. Without a signing key (production) it logs and
+    issues nothing: ``reconcile`` issues later."""
+    now = now or utcnow()
+    due = due_pathways(db, user_id, now)
+    if not due:
+        return []
+    issuer = issuer or _issuer_or_log(db, f"pathway credentials due to user {user_id}")
+    if issuer is None:
+        return []
+    return [_issue_pathway(db, issuer, user_id, pathway, now) for pathway in due]
+
+
+def _issue_pathway(db: Session, issuer: Issuer, user_id: int, pathway: DuePathway, now: datetime) -> Credential:
+    """A renewal supersedes in two steps (decision 0012): mark the old one, issue, link. The conditional
+    update lets only one of two racing renewals through; the loser returns what the winner issued."""
+    replaces = pathway.replaces
+    if replaces is not None:
+        marked = db.execute(update(Credential)
+                            .where(Credential.id == replaces, Credential.superseded_at.is_(None),
+                                   Credential.revoked_at.is_(None))
+                            .values(superseded_at=now)).rowcount
+        if not marked:
+            winner = current_credential(db, user_id, pathway.achievement_id)
+            if winner is not None:
+                return winner
+            replaces = None  # (revoked meanwhile: a first credential again, superseding nothing)
+    credential = _issue(db, issuer, user_id, pathway.achievement_id, pathway.version_id, now)
+    if replaces is not None:
+        db.execute(update(Credential).where(Credential.id == replaces).values(superseded_by_id=credential.id))
+    return credential
 
 
 def _free_status_bit(db: Session, issuer: Issuer, settings, now: datetime) -> tuple[StatusList, int]:
@@ -257,6 +331,7 @@ def reconcile(db: Session, now: datetime | None = None) -> ReconcileReport:
         .join(Achievement, Achievement.course_id == Enrollment.course_id)
         .where(Enrollment.track == "credential", Achievement.retired_at.is_(None), ~held)
         .order_by(Enrollment.id)).all()
+    newest_before = db.scalar(select(func.max(Credential.id))) or 0
     for user_id, course_id, slug in candidates:
         eligibility = course_blockers(db, user_id, course_id)
         if not eligibility.eligible:
@@ -268,4 +343,38 @@ def reconcile(db: Session, now: datetime | None = None) -> ReconcileReport:
             report.not_signed += 1
         else:
             report.issued.append((user_id, slug))
+    _reconcile_pathways(db, report, now)
+    # The pathway credentials issued along with the course credentials above, and by the sweep.
+    report.issued += [tuple(row) for row in db.execute(
+        select(Credential.user_id, Achievement.slug).join(Achievement, Achievement.id == Credential.achievement_id)
+        .where(Credential.id > newest_before, Achievement.kind == "pathway", Credential.issued_at == now)
+        .order_by(Credential.id))]
     return report
+
+
+def _reconcile_pathways(db: Session, report: ReconcileReport, now: datetime) -> None:
+    """Pathway credentials due without a new course credential (a pathway added or changed by a sync, a
+    renewal missed): asked of every learner holding a current credential of a course a pathway lists."""
+    courses = {course for pathway in live_pathways(db) for course in pathway.courses}
+    if not courses:
+        return
+    holders = db.scalars(
+        select(Credential.user_id).distinct()
+        .join(Achievement, Achievement.id == Credential.achievement_id)
+        .join(Course, Course.id == Achievement.course_id)
+        .where(Course.slug.in_(courses), Credential.revoked_at.is_(None), Credential.superseded_at.is_(None))
+        .order_by(Credential.user_id)).all()
+    issuer: Issuer | None = None
+    asked = False  # (for the key once: without one, every due pathway is counted as not signed)
+    for user_id in holders:
+        due = due_pathways(db, user_id, now)
+        if not due:
+            continue
+        if not asked:
+            issuer, asked = _issuer_or_log(db, "pathway credentials due"), True
+        if issuer is None:
+            report.not_signed += len(due)
+            continue
+        with db.begin_nested():
+            for pathway in due:
+                _issue_pathway(db, issuer, user_id, pathway, now)
