@@ -59,6 +59,7 @@ MAX_TEXT_CHARS = 100_000
 MAX_LINK_CHARS = 2000
 MAX_COMMENT_CHARS = 20_000
 QUEUE_PAGE_SIZE = 25
+ROUND_ENDS = ("passed", "not_passed")  # a decided version ends a round; start_over begins the next
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -381,6 +382,36 @@ def start_revision(db: Session, enrollment_id: int, record: CapstoneRecord, now:
     return _new_draft(db, enrollment_id, record, versions[-1].submission.version + 1, now, copy_of=versions[-1])
 
 
+def start_over(db: Session, enrollment_id: int, record: CapstoneRecord, now: datetime | None = None) -> Submission:
+    """After a decided version (passed or not passed): a new, empty draft, graded like a first hand-in
+    (a new round, with the capstone's full allowance of revisions; see ``revision_number``).
+
+    Only for a caller that has decided the learner is to be assessed again: credentials, renewing an
+    expiring credential by capstone (lms/credentials/renewal.py). Capstones know nothing of
+    credentials (dependencies point the other way), so that decision is the caller's; here only the
+    versions' states are checked. Empty rather than a copy: a renewal assesses the learner's work now.
+    """
+    now = now or utcnow()
+    versions = versions_of(db, enrollment_id, record.item_id)
+    current = _open_version(versions)
+    if current is not None:
+        return current  # already started (or a repeated click)
+    if not versions or versions[-1].submission.state not in ROUND_ENDS:
+        raise NotEditable("The capstone can only be started again once its last version was decided.")
+    return _new_draft(db, enrollment_id, record, versions[-1].submission.version + 1, now)
+
+
+def revision_number(versions: Iterable[Submission], submission: Submission) -> int:
+    """Which hand-in of its round a version is: 1 for the first, 2 for the first revision, and so on.
+
+    ``versions`` are the learner's versions of the capstone (any that come before ``submission`` count).
+    The first round starts at version 1; ``start_over`` starts another after a decided version.
+    """
+    start = max((v.version for v in versions if v.version < submission.version and v.state in ROUND_ENDS),
+                default=0)
+    return submission.version - start
+
+
 # -- sharing ------------------------------------------------------------------------------------------
 
 def share(db: Session, submission: Submission, actor_id: int, now: datetime | None = None) -> str:
@@ -700,6 +731,10 @@ class GradingContext:
         return next(v for v in self.versions if v.submission.id == self.submission.id)
 
     @property
+    def revision_number(self) -> int:
+        return revision_number([v.submission for v in self.versions], self.submission)
+
+    @property
     def previous(self) -> VersionView | None:
         earlier = [v for v in self.versions if v.submission.version < self.submission.version]
         return earlier[-1] if earlier else None
@@ -808,10 +843,14 @@ def grade(db: Session, submission_id: int, grader_id: int, grading: Grading, *, 
         raise GradingInvalid(str(exc)) from None
     if result.missing:
         raise GradingInvalid("Choose a level for every criterion: " + ", ".join(result.missing) + ".")
-    suggested = suggested_outcome(result, submission.version, capstone.max_revisions)
+    earlier = db.scalars(select(Submission).where(Submission.enrollment_id == submission.enrollment_id,
+                                                  Submission.item_id == submission.item_id,
+                                                  Submission.version < submission.version))
+    revision = revision_number(earlier, submission)
+    suggested = suggested_outcome(result, revision, capstone.max_revisions)
     outcome = grading.outcome or suggested
     reason = (grading.override_reason or "").strip() or None
-    revisions_left = submission.version - 1 < capstone.max_revisions
+    revisions_left = revision - 1 < capstone.max_revisions
     if outcome not in ("passed", "needs_revision", "not_passed"):
         raise GradingInvalid("Choose an outcome: passed, needs revision or not passed.")
     if outcome == "needs_revision" and not revisions_left:

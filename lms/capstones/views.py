@@ -370,7 +370,8 @@ def _grading_page(submission_id: int, *, form: dict | None = None, error: str | 
         changes=changes, brief_html=brief_html, history=history, now=now, form=form or {}, error=error,
         can_override="instructor" in g.course_access.roles or current_user.is_admin,
         own=context.learner_id == current_user.id, blind=blind, pseudonym=services.pseudonym,
-        revisions_left=submission.version - 1 < context.capstone.max_revisions, rubric_for=_rubric_for,
+        revisions_left=context.revision_number - 1 < context.capstone.max_revisions,
+        revision_number=context.revision_number, rubric_for=_rubric_for,
     ), status
 
 

@@ -9,11 +9,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from lms.credentials.export import ExportError, export_credentials
 from lms.credentials.fetch import fetch_status_list
 from lms.credentials.issuer import issuer_from_settings
 from lms.credentials.keys import KeyFormatError, generate_private_key, private_key_to_pem, public_key_from_did_key
 from lms.credentials.keystore import NoIssuerKey, create_key, key_folder, load_keyring
 from lms.credentials.verification import verify_credential
+from lms.db import get_db
 
 credentials_cli = AppGroup("credentials", help="Open Badges 3.0 credentials: the issuer's keys, checking credentials.")
 
@@ -109,3 +111,16 @@ def reconcile_command() -> None:
                   if report.not_signed else ""))
     if report.not_signed:
         sys.exit(1)
+
+
+@credentials_cli.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--current-only", is_flag=True, help="Skip revoked and superseded credentials.")
+def export_command(directory: Path, current_only: bool) -> None:
+    """Write every issued credential to DIRECTORY (created if missing) as <public id>.json, the signed
+    document exactly as its holder downloads it. Files of the same name are replaced."""
+    try:
+        count = export_credentials(get_db(), directory, current_only)
+    except ExportError as exc:
+        _fail(str(exc))
+    click.echo(f"exported {count} credential{'s' if count != 1 else ''} to {directory}")

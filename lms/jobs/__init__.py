@@ -22,6 +22,7 @@ from lms.jobs.services import (
     RunReport,
     UnknownJobKind,
     enqueue,
+    enqueue_many,
     job_handler,
     periodic,
     run_due,
@@ -29,7 +30,7 @@ from lms.jobs.services import (
 )
 
 __all__ = ["JOB_HANDLERS", "PERIODIC_JOBS", "JobContext", "PermanentFailure", "RunReport", "UnknownJobKind",
-           "enqueue", "init_app", "job_handler", "job_settings", "periodic", "run_due", "run_jobs"]
+           "enqueue", "enqueue_many", "init_app", "job_handler", "job_settings", "periodic", "run_due", "run_jobs"]
 
 log = logging.getLogger("lms.jobs")
 

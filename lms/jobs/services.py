@@ -28,11 +28,11 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,14 +124,34 @@ def enqueue(db: Session, kind: str, payload: dict, run_after: datetime | None = 
     return _enqueue(db, kind, payload, run_after)
 
 
-def _enqueue(db: Session, kind: str, payload: dict, run_after: datetime | None = None,
-             max_attempts: int | None = None) -> Job:
+def enqueue_many(db: Session, kind: str, payloads: Sequence[dict], run_after: datetime | None = None) -> list[Job]:
+    """``enqueue`` for a batch of jobs of one kind (a periodic job's emails), as one INSERT statement
+    however many there are. Each payload is checked as ``enqueue`` checks it, before anything is written."""
+    handler = _checked(kind, payloads)
+    if not payloads:
+        return []
+    when = run_after or utcnow()
+    rows = [{"kind": kind, "payload": payload, "run_after": when, "attempts": 0, "max_attempts": handler.max_attempts}
+            for payload in payloads]
+    jobs = list(db.scalars(insert(Job).returning(Job), rows))
+    db.info.setdefault(PENDING_KEY, []).extend(jobs)
+    return jobs
+
+
+def _checked(kind: str, payloads: Sequence[dict]) -> Handler:
     handler = JOB_HANDLERS.get(kind)
     if handler is None:
         raise UnknownJobKind(f"no handler for job kind {kind!r}; known: {', '.join(sorted(JOB_HANDLERS))}")
-    if not isinstance(payload, dict):
-        raise TypeError("a job payload is a dict")
-    json.dumps(payload)  # raises TypeError for anything JSON cannot hold
+    for payload in payloads:
+        if not isinstance(payload, dict):
+            raise TypeError("a job payload is a dict")
+        json.dumps(payload)  # raises TypeError for anything JSON cannot hold
+    return handler
+
+
+def _enqueue(db: Session, kind: str, payload: dict, run_after: datetime | None = None,
+             max_attempts: int | None = None) -> Job:
+    handler = _checked(kind, [payload])
     job = Job(kind=kind, payload=payload, run_after=run_after or utcnow(), attempts=0,
               max_attempts=max_attempts or handler.max_attempts)
     db.add(job)

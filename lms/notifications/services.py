@@ -4,24 +4,27 @@
 counter and queues the email as a job, all in the caller's transaction: if the change that caused
 it rolls back, there is no notification and no email. The email is composed when the job runs (with
 the current address, the current preference, and a one-click unsubscribe link for that kind).
+``notify_many`` does the same for a batch in a fixed number of statements (periodic reminders).
 
 Kinds live in ``NOTIFICATION_KINDS``; a feature adds its own with ``register_kind``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import exists, select, update
+from sqlalchemy import case, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lms.auth.models import CourseRole, User
 from lms.db import utcnow
 from lms.errors import DomainError, NotFound
-from lms.jobs import JobContext, PermanentFailure, enqueue, job_handler
+from lms.jobs import JobContext, PermanentFailure, enqueue, enqueue_many, job_handler
 from lms.mail.services import send_now
 from lms.notifications.models import Notification, NotificationPreference
 
@@ -98,9 +101,7 @@ def notify(db: Session, user_id: int, kind: str, title: str, body: str, link: st
     """
     spec = _kind(kind)
     link = _site_path(link)
-    title = " ".join(title.split())
-    if len(title) > 200:
-        title = title[:199] + "…"
+    title = _title(title)
     # The header's unread count comes from this counter (no count query per page). One UPDATE, which
     # also tells whether the account is still open.
     bumped = db.execute(update(User).where(User.id == user_id, User.deleted_at.is_(None))
@@ -111,8 +112,59 @@ def notify(db: Session, user_id: int, kind: str, title: str, body: str, link: st
     notification = Notification(user_id=user_id, kind=kind, title=title, body=body, link=link, created_at=utcnow())
     db.add(notification)
     if email and _wants_email(db, user_id, kind, spec):
-        enqueue(db, EMAIL_JOB, {"user_id": user_id, "kind": kind, "title": title, "body": body, "link": link})
+        enqueue(db, EMAIL_JOB, _email_payload(notification))
     return notification
+
+
+@dataclass(frozen=True)
+class Message:
+    """One user's notification in a batch (``notify_many``): the arguments ``notify`` takes."""
+
+    user_id: int
+    title: str
+    body: str
+    link: str | None = None
+
+
+def notify_many(db: Session, kind: str, messages: Sequence[Message], email: bool = True) -> list[Notification]:
+    """``notify`` for a batch (a periodic job's reminders), in the caller's transaction and in a fixed
+    number of statements however many messages: one UPDATE of the unread counters (which also says
+    whose accounts are open), one read of the email choices, one INSERT of the notifications and one
+    of the email jobs. Closed accounts get nothing. Returns the notifications written."""
+    spec = _kind(kind)
+    prepared = [Message(m.user_id, _title(m.title), m.body, _site_path(m.link)) for m in messages]
+    if not prepared:
+        return []
+    per_user = Counter(m.user_id for m in prepared)
+    open_ids = set(db.scalars(update(User).where(User.id.in_(list(per_user)), User.deleted_at.is_(None))
+                              .values(unread_notifications=User.unread_notifications
+                                      + case(per_user, value=User.id, else_=0))
+                              .returning(User.id).execution_options(synchronize_session=False)))
+    prepared = [m for m in prepared if m.user_id in open_ids]
+    if not prepared:
+        return []
+    now = utcnow()
+    written = list(db.scalars(insert(Notification).returning(Notification), [
+        {"user_id": m.user_id, "kind": kind, "title": m.title, "body": m.body, "link": m.link, "created_at": now}
+        for m in prepared]))
+    if email:
+        chosen = dict(db.execute(select(NotificationPreference.user_id, NotificationPreference.email)
+                                 .where(NotificationPreference.kind == kind,
+                                        NotificationPreference.user_id.in_(list(open_ids)))).all())
+        enqueue_many(db, EMAIL_JOB, [_email_payload(n) for n in written
+                                     if chosen.get(n.user_id, spec.email_default)])
+    return written
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split())
+    return title[:199] + "…" if len(title) > 200 else title
+
+
+def _email_payload(notification: Notification) -> dict:
+    # The email is composed when the job runs: with the address and the choice of that moment.
+    return {"user_id": notification.user_id, "kind": notification.kind, "title": notification.title,
+            "body": notification.body, "link": notification.link}
 
 
 def _wants_email(db: Session, user_id: int, kind: str, spec: Kind) -> bool:

@@ -124,7 +124,7 @@ class UploadStore:
             target = self.path_for(sha256)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)  # atomic: the name appears only with the whole content behind it
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             return StoredFile(sha256, size, extension, file_type.media_type, name)
         finally:
             temp.unlink(missing_ok=True)
@@ -138,7 +138,8 @@ class UploadStore:
                                    "connection and upload the file again.") from exc
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make the names written in ``folder`` (a rename) survive a crash, as fsync does a file's content."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)

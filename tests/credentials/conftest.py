@@ -8,6 +8,7 @@ from sqlalchemy import select
 from lms.capstones import services as capstones
 from lms.credentials.models import Credential
 from tests.capstones.conftest import FULL_MARKS, capstone_setup, submitted  # noqa: F401 (a fixture, shared)
+from tests.credentials.expiring import expiring_course  # noqa: F401 (a fixture: a course whose credential expires)
 
 
 def grade(db, setup, marks):

@@ -117,7 +117,11 @@ def test_grader_kinds_are_offered_to_staff_only(db, make_user, make_course):
     course = make_course()
     grant(db, db.get(User, grader.id), "grader", course.slug)
     db.commit()
-    assert services.kinds_for(db, learner.id) == ["submission_graded"]
+    learner_kinds = services.kinds_for(db, learner.id)
+    # Every kind a learner is offered is a learner's or everyone's (features register their own).
+    assert "submission_graded" in learner_kinds
+    assert all(services.NOTIFICATION_KINDS[k].audience in ("learner", "all") for k in learner_kinds)
+    assert not {"submission_queued", "grader_digest"} & set(learner_kinds)
     assert set(services.kinds_for(db, grader.id)) >= {"submission_graded", "submission_queued", "grader_digest"}
     assert "grader_digest" in services.kinds_for(db, admin.id, is_admin=True)
 
