@@ -11,6 +11,7 @@ from lms.auth.models import User
 from lms.capstones.demo import load_demo_capstones
 from lms.catalog.models import Course
 from lms.catalog.services import get_outline
+from lms.credentials.demo import load_demo_credentials
 from lms.enrollments import services as enrollments
 
 # Documented in README; used only by this development command, never by a production setting.
@@ -33,6 +34,7 @@ DEMO_PEOPLE = [
     ("amara@example.com", "Amara Diallo", False, {"web-accessibility-essentials": 1.0}, {}),
     ("jonas@example.com", "Jonas Berg", False, {"sql-fundamentals": 1.0}, {}),
     ("tom@example.com", "Tom Novak", False, {"sql-fundamentals": 0.8}, {}),
+    ("noah@example.com", "Noah Fischer", False, {"sql-fundamentals": 1.0}, {}),
 ]
 # Who grades the demo capstone submissions (lms/capstones/demo.py), per course.
 DEMO_GRADER = "grader@example.com"
@@ -69,4 +71,5 @@ def load_demo(db: Session, hasher: PasswordHasher, password: str, store=None) ->
     added = load_demo_capstones(db, {slug: grader.id for slug in courses}, store)
     if added:
         lines.append(f"Demo capstone submissions: {added} (the grader's queue is at /grading)")
+    lines.extend(load_demo_credentials(db))
     return lines

@@ -37,11 +37,15 @@ DEMO_SUBMISSIONS = [
     DemoSubmission("learner@example.com", "web-accessibility-essentials", ("draft",), 1),
     DemoSubmission("priya@example.com", "python-data-analysis", ("submitted",), 3),
     DemoSubmission("mei@example.com", "web-accessibility-essentials", ("submitted",), 2.2),
-    DemoSubmission("amara@example.com", "web-accessibility-essentials", ("passed",), 12),
+    # Two years ago, before the credential it earned (issued 24 months less 20 days ago, so it expires
+    # soon: lms/credentials/demo.py).
+    DemoSubmission("amara@example.com", "web-accessibility-essentials", ("passed",), 725),
     DemoSubmission("jonas@example.com", "sql-fundamentals", ("in_review",), 1.5),
     DemoSubmission("tom@example.com", "sql-fundamentals", ("needs_revision", "not_passed"), 8),
     DemoSubmission("lucas@example.com", "sql-fundamentals", ("submitted",), 0.3),
     DemoSubmission("sam@example.com", "sql-fundamentals", ("needs_revision", "submitted"), 6),
+    # Passed, and the credential it earned is revoked (lms/credentials/demo.py).
+    DemoSubmission("noah@example.com", "sql-fundamentals", ("passed",), 10),
 ]
 
 # New demo learners these submissions need, beyond lms/demo.py's people: (email, name).
@@ -50,6 +54,7 @@ DEMO_CAPSTONE_LEARNERS = [
     ("amara@example.com", "Amara Diallo"),
     ("jonas@example.com", "Jonas Berg"),
     ("tom@example.com", "Tom Novak"),
+    ("noah@example.com", "Noah Fischer"),
 ]
 
 WRITE_UPS = {
