@@ -18,9 +18,17 @@ from lms.auth.models import CourseRole, User
 from lms.catalog.models import Course
 from lms.credentials import status_list
 from lms.credentials.eligibility import course_blockers
-from lms.credentials.issuance import _issue, current_credential, publish_status_list, settings_of, signing_issuer
+from lms.credentials.issuance import (
+    _issue,
+    current_credential,
+    issue_due_pathways,
+    publish_status_list,
+    settings_of,
+    signing_issuer,
+)
 from lms.credentials.keystore import NoIssuerKey
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
+from lms.credentials.pathways import pathway_credentials_resting_on
 from lms.errors import Conflict, DomainError, Forbidden, NotFound
 from lms.notifications.services import Kind, notify, register_kind
 
@@ -126,6 +134,20 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
         raise NotFound("There is no credential at this address.")
     if not can_manage(db, actor_id, actor_is_admin, credential.achievement_id):
         raise Forbidden("Only the course's instructors and admins can revoke its credentials.")
+    revoked = _revoke_one(db, credential, actor_id, reason, now)
+    # A pathway credential resting on this one falls with it; with "any N of", the holder may still
+    # hold enough others, and is issued a pathway credential on those at once.
+    resting = pathway_credentials_resting_on(db, credential)
+    for pathway_credential in resting:
+        _revoke_one(db, pathway_credential, actor_id,
+                    f"A course credential it rests on was revoked. Reason given: {revoked.revoke_reason}"
+                    [:MAX_REASON_LENGTH], now)
+    if resting:
+        issue_due_pathways(db, credential.user_id, now)
+    return revoked
+
+
+def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str, now: datetime) -> Credential:
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was already revoked on {credential.revoked_at:%d %B %Y}.")
     reason = _checked_reason(reason, "reason")
@@ -145,6 +167,7 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     name = credential.document["credentialSubject"]["achievement"]["name"]
     notify(db, credential.user_id, "credential_revoked", f"Your credential “{name}” was revoked",
            f"Reason given: {reason}", f"/credentials/{credential.public_id}")
+    db.flush()  # (the pathway lookup and re-issuing that follow see this revocation)
     return credential
 
 

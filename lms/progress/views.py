@@ -1,10 +1,11 @@
 """The learner's dashboard: their courses with progress and next step, what still stands between them
-and each course's credential, and the credentials they hold."""
+and each course's credential, the credentials they hold, and their pathways."""
 
 from flask import Blueprint, render_template
 from flask_login import current_user
 
 from lms.credentials.eligibility import blockers_by_course
+from lms.credentials.pathways import pathway_progress
 from lms.credentials.services import held_credentials
 from lms.db import get_db, utcnow
 from lms.progress import services
@@ -22,5 +23,7 @@ def dashboard():
     earned = {h.course_id for h in held if not h.revoked}
     # One batch for every course still to earn: the statements do not grow with the enrollments.
     blockers = blockers_by_course(db, current_user.id, [c.course_id for c in cards if c.course_id not in earned])
+    # Pathways the learner has started on (a course credential toward it) or earned: three statements.
+    pathways = [p for p in pathway_progress(db, current_user.id) if p.held or p.held_count]
     return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
-                           now=utcnow())
+                           pathways=pathways, now=utcnow())
