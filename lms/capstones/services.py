@@ -396,7 +396,10 @@ def start_over(db: Session, enrollment_id: int, record: CapstoneRecord, now: dat
     current = _open_version(versions)
     if current is not None:
         return current  # already started (or a repeated click)
-    if not versions or versions[-1].submission.state not in ROUND_ENDS:
+    if not versions:
+        # (a holder who never handed it in: a credential awarded by hand, then renewed by capstone)
+        return _new_draft(db, enrollment_id, record, 1, now)
+    if versions[-1].submission.state not in ROUND_ENDS:
         raise NotEditable("The capstone can only be started again once its last version was decided.")
     return _new_draft(db, enrollment_id, record, versions[-1].submission.version + 1, now)
 

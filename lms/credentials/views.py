@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.catalog.models import Course
-from lms.credentials import services, sharing
+from lms.credentials import renewal, services, sharing
 from lms.credentials.forms import AwardForm, RevokeForm, VerifyForm
 from lms.credentials.issuance import signing_issuer
 from lms.credentials.issuer import did_document_path, issuer_from_settings
@@ -184,6 +184,30 @@ def visibility(public_id: UUID):
           "Your credential's page is private: its link now shows “not found” to everyone but you. "
           "The credential itself still verifies wherever you send its file.", "success")
     return redirect(url_for("credentials.page", public_id=public_id))
+
+
+@bp.route(CREDENTIAL_PATH + "/renew", methods=["POST"])
+@access("login")
+def renew(public_id: UUID):
+    """Start renewing by the capstone: a new draft of it, graded as a first hand-in (lms/credentials/renewal.py)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = get_db()
+    view = services.credential_by_public_id(db, str(public_id))
+    if view.credential.user_id != current_user.id or view.course_slug is None:
+        abort(404)
+    course_id = db.scalar(select(Course.id).where(Course.slug == view.course_slug))
+    try:
+        renewal.start_capstone_renewal(db, current_user.id, course_id, utcnow())
+        db.commit()
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("progress.dashboard"))
+    flash("Your renewal has started: hand in the capstone again, against the rubric current today. Passing it "
+          "renews your credential.", "success")
+    return redirect(url_for("capstones.page", course_slug=view.course_slug))
 
 
 @bp.route(CREDENTIAL_PATH + "/revoke", methods=["GET", "POST"])

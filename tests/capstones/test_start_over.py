@@ -9,12 +9,15 @@ from lms.capstones import services
 from tests.capstones.conftest import FULL_MARKS, LOW_MARKS, graded, submitted
 
 
-def test_start_over_is_refused_until_the_last_version_is_decided(db, capstone_setup):
+def test_start_over_is_refused_until_the_last_version_is_decided_and_starts_a_first_draft(db, capstone_setup):
     setup = capstone_setup()
     record = setup.record(db)
-    with pytest.raises(services.NotEditable):
-        services.start_over(db, setup.enrollment.id, record)  # nothing handed in yet
+    # Nothing handed in yet (a credential awarded by hand, renewed by capstone): the first draft.
+    draft = services.start_over(db, setup.enrollment.id, record)
+    assert (draft.version, draft.state) == (1, "draft")
+    db.commit()
     first = submitted(db, setup)
+    assert first.id == draft.id
     assert services.start_over(db, setup.enrollment.id, record).id == first.id  # open: that one
     assert graded(db, setup, first, LOW_MARKS).outcome == "needs_revision"
     with pytest.raises(services.NotEditable, match="decided"):

@@ -213,3 +213,42 @@ def test_the_recertification_quiz_of_a_course_that_renews_by_capstone_renews_not
     held = hold(app, db, course.course, course.learner, now - timedelta(days=300))
     assert renewal.renew(db, course.learner.id, course.course.id, "quiz", now, now) is None
     assert [c.id for c in _credentials(db, course.learner)] == [held.id]
+
+
+# -- on the dashboard ------------------------------------------------------------------------------------
+
+def test_the_dashboard_offers_renewal_in_the_window_by_the_courses_route(app, db, client, auth, expiring_course):
+    by_quiz = expiring_course(months=12)
+    hold(app, db, by_quiz.course, by_quiz.learner, utcnow() - timedelta(days=300))
+    auth.login(by_quiz.learner.email)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Renew: Recertification check" in page and "/courses/expiring-course/module-1/recertify" in page
+    auth.logout()
+
+    by_capstone = expiring_course(months=12, recertify_by="capstone", slug="capstone-renewed",
+                                  learner_email="c@example.com")
+    held = hold(app, db, by_capstone.course, by_capstone.learner, utcnow() - timedelta(days=300))
+    auth.login("c@example.com")
+    assert "Renew: start the capstone again" in client.get("/dashboard").get_data(as_text=True)
+    response = auth.post(f"/credentials/{held.public_id}/renew", form_page="/dashboard")
+    assert response.status_code == 302, response.status_code
+    assert response.headers["Location"].endswith("/courses/capstone-renewed/capstone")
+    db.expire_all()
+    latest = db.scalar(select(capstones.Submission).where(capstones.Submission.enrollment_id == by_capstone.setup
+                                                          .enrollment.id).order_by(capstones.Submission.id.desc()))
+    assert latest.state == "draft" and latest.text == ""
+
+
+def test_renewing_someone_elses_or_too_early_is_refused(app, db, client, auth, expiring_course, make_user):
+    course = expiring_course(months=12, recertify_by="capstone")
+    held = hold(app, db, course.course, course.learner, utcnow() - timedelta(days=10))  # window not open
+    auth.login(course.learner.email)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "You can renew it from" in page and "Renew: start" not in page
+    response = auth.post(f"/credentials/{held.public_id}/renew", form_page="/dashboard")
+    assert response.status_code == 302
+    assert "You can renew it from" in client.get("/dashboard").get_data(as_text=True)  # the flashed reason
+    auth.logout()
+    make_user("other@example.com")
+    auth.login("other@example.com")
+    assert auth.post(f"/credentials/{held.public_id}/renew", form_page="/dashboard").status_code == 404
