@@ -40,12 +40,12 @@ from lms.credentials.document import (
     build_credential,
 )
 from lms.credentials.eligibility import course_blockers
+from lms.credentials.held import HeldCredential
 from lms.credentials.issuer import Issuer, issuer_from_settings
 from lms.credentials.keystore import NoIssuerKey, create_key
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
 from lms.credentials.pathways import (
     DuePathway,
-    HeldCredential,
     basis_expiry,
     due_pathways,
     live_pathways,
@@ -198,23 +198,32 @@ def issue_due_pathways(db: Session, user_id: int, now: datetime | None = None, *
 
 
 def _issue_pathway(db: Session, issuer: Issuer, user_id: int, pathway: DuePathway, now: datetime) -> Credential:
-    """A renewal supersedes in two steps (decision 0012): mark the old one, issue, link. The conditional
-    update lets only one of two racing renewals through; the loser returns what the winner issued."""
-    replaces = pathway.replaces
-    if replaces is not None:
-        marked = db.execute(update(Credential)
-                            .where(Credential.id == replaces, Credential.superseded_at.is_(None),
-                                   Credential.revoked_at.is_(None))
-                            .values(superseded_at=now)).rowcount
-        if not marked:
-            winner = current_credential(db, user_id, pathway.achievement_id)
-            if winner is not None:
-                return winner
-            replaces = None  # (revoked meanwhile: a first credential again, superseding nothing)
-    credential = _issue(db, issuer, user_id, pathway.achievement_id, pathway.version_id, now)
-    if replaces is not None:
-        db.execute(update(Credential).where(Credential.id == replaces).values(superseded_by_id=credential.id))
-    return credential
+    if pathway.replaces is not None:
+        renewed = supersede(db, issuer, pathway.replaces, user_id, pathway.achievement_id, pathway.version_id, now)
+        if renewed is not None:
+            return renewed
+        winner = current_credential(db, user_id, pathway.achievement_id)
+        if winner is not None:
+            return winner  # another event renewed it first
+        # (revoked meanwhile: a first credential again, superseding nothing)
+    return _issue(db, issuer, user_id, pathway.achievement_id, pathway.version_id, now)
+
+
+def supersede(db: Session, issuer: Issuer, old_id: int, user_id: int, achievement_id: int, version_id: int,
+              now: datetime) -> Credential | None:
+    """Renew a current credential in two steps (decision 0012): mark it superseded, issue the new one,
+    link the two. None, with nothing changed, when another transaction revoked or renewed it first: the
+    conditional UPDATE lets only one of two racing renewals through (PostgreSQL makes the second wait,
+    then match no row); the caller decides what that means."""
+    marked = db.execute(update(Credential)
+                        .where(Credential.id == old_id, Credential.superseded_at.is_(None),
+                               Credential.revoked_at.is_(None))
+                        .values(superseded_at=now)).rowcount
+    if marked != 1:
+        return None
+    new = _issue(db, issuer, user_id, achievement_id, version_id, now)
+    db.execute(update(Credential).where(Credential.id == old_id).values(superseded_by_id=new.id))
+    return new
 
 
 def _free_status_bit(db: Session, issuer: Issuer, settings, now: datetime) -> tuple[StatusList, int]:

@@ -18,25 +18,11 @@ from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course
 from lms.content.specs import PATHWAY_PATH
+from lms.credentials.held import HeldCredential, held_credentials
 from lms.credentials.models import Achievement, AchievementVersion, Credential
 from lms.db import utcnow
 
 _FOREVER = datetime.max.replace(tzinfo=UTC)
-
-@dataclass(frozen=True)
-class HeldCredential:
-    """One of the learner's current credentials (it may have expired)."""
-    id: int
-    public_id: str
-    achievement_id: int
-    course_slug: str | None  # None: a pathway's credential
-    name: str  # the credential's name, as issued
-    issued_at: datetime
-    valid_until: datetime | None
-
-    def counts(self, now: datetime) -> bool:
-        return self.valid_until is None or self.valid_until > now
-
 
 @dataclass(frozen=True)
 class PathwayCourseStatus:
@@ -124,20 +110,6 @@ def live_pathways(db: Session, slug: str | None = None) -> list[LivePathway]:
     return [LivePathway(*row) for row in db.execute(stmt)]
 
 
-def held_credentials(db: Session, user_id: int) -> list[HeldCredential]:
-    """The learner's current credentials (not revoked, not superseded), expired ones included: one statement."""
-    rows = db.execute(
-        select(Credential.id, Credential.public_id, Credential.achievement_id, Course.slug, AchievementVersion.spec,
-               Credential.issued_at, Credential.valid_until)
-        .join(Achievement, Achievement.id == Credential.achievement_id)
-        .outerjoin(Course, Course.id == Achievement.course_id)
-        .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)
-        .where(Credential.user_id == user_id, Credential.revoked_at.is_(None), Credential.superseded_at.is_(None))
-        .order_by(Credential.id))
-    return [HeldCredential(cid, public_id, achievement_id, course_slug, spec["name"], issued_at, valid_until)
-            for cid, public_id, achievement_id, course_slug, spec, issued_at, valid_until in rows]
-
-
 def _counting_course_credentials(held: list[HeldCredential], now: datetime) -> dict[str, HeldCredential]:
     """Course slug -> the learner's unexpired current credential of it (at most one: the database says so)."""
     return {c.course_slug: c for c in held if c.course_slug is not None and c.counts(now)}
@@ -180,7 +152,7 @@ def due_pathways(db: Session, user_id: int, now: datetime) -> list[DuePathway]:
         return []
     held = held_credentials(db, user_id)
     counting = _counting_course_credentials(held, now)
-    pathway_credentials = {c.achievement_id: c for c in held if c.course_slug is None}
+    pathway_credentials = {c.achievement_id: c for c in held if c.course_slug is None and c.current}
     due = []
     for pathway in pathways:
         basis = choose_basis(pathway.courses, pathway.required, counting)
@@ -197,17 +169,18 @@ def due_pathways(db: Session, user_id: int, now: datetime) -> list[DuePathway]:
 
 
 def pathway_progress(db: Session, user_id: int | None, now: datetime | None = None, *,
-                     slug: str | None = None) -> list[PathwayProgress]:
+                     slug: str | None = None, held: list[HeldCredential] | None = None) -> list[PathwayProgress]:
     """Each live pathway (or the one ``slug`` names) by title, with what the learner holds toward it and
     what is missing; ``user_id=None`` (a visitor) holds nothing. At most three statements, whatever the
-    numbers of pathways, courses and credentials."""
+    numbers of pathways, courses and credentials (two when the caller read ``held`` already)."""
     now = now or utcnow()
     pathways = live_pathways(db, slug)
     if not pathways:
         return []
     slugs = {course for pathway in pathways for course in pathway.courses}
     titles = dict(db.execute(select(Course.slug, Course.title).where(Course.slug.in_(slugs))).all())
-    held = held_credentials(db, user_id) if user_id is not None else []
+    if held is None:
+        held = held_credentials(db, user_id) if user_id is not None else []
     counting = _counting_course_credentials(held, now)
     pathway_credentials = {c.achievement_id: c for c in held if c.course_slug is None and c.counts(now)}
     progress = []

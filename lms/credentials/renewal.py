@@ -21,9 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit import services as audit
 from lms.capstones import services as capstones
@@ -32,7 +31,8 @@ from lms.capstones.paths import capstone_path
 from lms.catalog.models import Course, Item, Module
 from lms.content.specs import LESSON_PATH
 from lms.credentials.eligibility import live_achievement
-from lms.credentials.issuance import _issue, current_credential, settings_of, signing_issuer
+from lms.credentials.held import HeldCredential, held_credentials
+from lms.credentials.issuance import current_credential, settings_of, signing_issuer, supersede
 from lms.credentials.keystore import NoIssuerKey
 from lms.credentials.models import Achievement, AchievementVersion, Credential
 from lms.db import utcnow
@@ -167,28 +167,26 @@ def renewal_status(db: Session, user_id: int, course_id: int, now: datetime) -> 
     return renewal_statuses(db, user_id, [course_id], now)[course_id]
 
 
-def renewal_statuses(db: Session, user_id: int, course_ids: Iterable[int], now: datetime) -> dict[int, RenewalStatus]:
+def renewal_statuses(db: Session, user_id: int, course_ids: Iterable[int], now: datetime, *,
+                     held: list[HeldCredential] | None = None) -> dict[int, RenewalStatus]:
     """``renewal_status`` of each course, in at most three statements however many courses (the
-    dashboard asks for all of a learner's courses at once)."""
+    dashboard asks for all of a learner's courses at once; two when it passes the ``held`` it read)."""
     course_ids = list(dict.fromkeys(course_ids))
-    held = {course_id: (credential_id, public_id, valid_until, slug)
-            for course_id, credential_id, public_id, valid_until, slug in db.execute(
-                select(Achievement.course_id, Credential.id, Credential.public_id, Credential.valid_until,
-                       Course.slug)
-                .join(Achievement, Achievement.id == Credential.achievement_id)
-                .join(Course, Course.id == Achievement.course_id)
-                .where(Credential.user_id == user_id, Achievement.course_id.in_(course_ids),
-                       Credential.revoked_at.is_(None), Credential.superseded_at.is_(None)))} if course_ids else {}
-    in_window = [c for c, (_, _, until, _) in held.items() if until is not None and now >= window_opens(until)]
+    if held is None:
+        held = held_credentials(db, user_id) if course_ids else []
+    wanted = set(course_ids)
+    current = {h.course_id: h for h in held if h.current and h.course_id in wanted}
+    in_window = [c for c, h in current.items() if h.valid_until is not None and now >= window_opens(h.valid_until)]
     routes = renewal_routes(db, in_window)
     statuses = {}
     for course_id in course_ids:
-        if course_id not in held:
+        if course_id not in current:
             statuses[course_id] = RenewalStatus("not_held")
             continue
-        credential_id, public_id, valid_until, slug = held[course_id]
-        known = {"course_slug": slug, "credential_id": credential_id, "public_id": public_id,
-                 "valid_until": valid_until}
+        credential = current[course_id]
+        valid_until = credential.valid_until
+        known = {"course_slug": credential.course_slug, "credential_id": credential.id,
+                 "public_id": credential.public_id, "valid_until": valid_until}
         if valid_until is None:
             statuses[course_id] = RenewalStatus("permanent", **known)
         elif course_id not in routes:
@@ -251,17 +249,11 @@ def renew(db: Session, user_id: int, course_id: int, by: str, passed_at: datetim
     except NoIssuerKey as exc:
         log.error("renewal of credential %s of user %s not issued: %s", old.id, user_id, exc)
         return None
-    superseded = db.execute(update(Credential).where(Credential.id == old.id, Credential.superseded_at.is_(None),
-                                                     Credential.revoked_at.is_(None))
-                            .values(superseded_at=now).execution_options(synchronize_session=False)).rowcount
-    if superseded != 1:
-        # Another renewal (or a revocation) changed it first: PostgreSQL made this UPDATE wait for that
-        # transaction and then matched no row. Answer with whatever is current now.
+    new = supersede(db, issuer, old.id, user_id, achievement_id, version_id, now)
+    if new is None:
+        # Another renewal (or a revocation) changed it first: answer with whatever is current now.
         return current_credential(db, user_id, achievement_id)
-    set_committed_value(old, "superseded_at", now)
-    new = _issue(db, issuer, user_id, achievement_id, version_id, now)
     new.public = old.public  # the holder's choice about the public page carries over
-    old.superseded_by_id = new.id
     db.flush()
     audit.record(db, "credential.renewed", "credential", new.id, user_id, superseded=old.id, by=by,
                  achievement_version=version_id, **evidence)

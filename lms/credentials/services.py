@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
@@ -288,36 +288,3 @@ def own_status_lists(db: Session, public_url: str):
         return document
 
     return read
-
-
-@dataclass(frozen=True)
-class HeldCredential:
-    """A credential on its holder's dashboard."""
-
-    public_id: str
-    name: str
-    course_id: int | None
-    issued_at: datetime
-    valid_until: datetime | None
-    revoked: bool
-
-    def days_left(self, now: datetime) -> int | None:
-        return None if self.valid_until is None else (self.valid_until - now).days
-
-    def state(self, now: datetime) -> str:
-        if self.revoked:
-            return "revoked"
-        return "expired" if self.valid_until is not None and self.valid_until <= now else "valid"
-
-
-_HELD_QUERY = (select(Credential.public_id, AchievementVersion.spec["name"].as_string(), Achievement.course_id,
-                      Credential.issued_at, Credential.valid_until, Credential.revoked_at.is_not(None))
-               .join(Achievement, Achievement.id == Credential.achievement_id)
-               .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)
-               .where(Credential.user_id == bindparam("user_id"), Credential.superseded_at.is_(None))
-               .order_by(Credential.issued_at.desc(), Credential.id.desc()))
-
-
-def held_credentials(db: Session, user_id: int) -> list[HeldCredential]:
-    """The learner's credentials that have not been renewed, newest first, in one statement."""
-    return [HeldCredential(*row) for row in db.connection().execute(_HELD_QUERY, {"user_id": user_id})]

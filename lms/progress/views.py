@@ -5,9 +5,9 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from lms.credentials.eligibility import blockers_by_course
+from lms.credentials.held import held_credentials
 from lms.credentials.pathways import pathway_progress
 from lms.credentials.renewal import renewal_statuses
-from lms.credentials.services import held_credentials
 from lms.db import get_db, utcnow
 from lms.progress import services
 from lms.security import access
@@ -26,9 +26,9 @@ def dashboard():
     blockers = blockers_by_course(db, current_user.id, [c.course_id for c in cards if c.course_id not in earned])
     now = utcnow()
     # Renewal only for credentials that expire (no statement at all when none does).
-    renewals = renewal_statuses(db, current_user.id, [h.course_id for h in held if h.course_id and not h.revoked
-                                                      and h.valid_until is not None], now)
-    # Pathways the learner has started on (a course credential toward it) or earned: three statements.
-    pathways = [p for p in pathway_progress(db, current_user.id) if p.held or p.held_count]
+    renewals = renewal_statuses(db, current_user.id, [h.course_id for h in held if h.current and h.valid_until],
+                                now, held=held)
+    # Pathways the learner has started on (a course credential toward it) or earned: two statements.
+    pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count]
     return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
                            pathways=pathways, renewals=renewals, now=now)
