@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from bench.client import SESSION_COOKIE, USER_AGENT, csrf_token
+from bench.credentials import issue_and_time
 from bench.data import create_bench_app, prepare
 from bench.quiz import LEARNERS_PER_CONNECTION, answer_fields
 
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per page to time and profile")
     parser.add_argument("--top", type=int, default=25, help="functions to list per page")
     parser.add_argument("--scenario", choices=("all", "pages", "quiz"), default="all",
-                        help="the pages (lesson, dashboard, grader queue), the quiz start+submit, or both (default)")
+                        help="the pages (lesson, dashboard, grader queue, credential page), the quiz "
+                             "start+submit, or both (default)")
     parser.add_argument("--callees", action="append", metavar="PATTERN",
                         help="also list what the functions matching PATTERN (a regular expression) call; repeatable")
     args = parser.parse_args(argv)
@@ -82,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         grader_client = app.test_client()
         grader_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
         _login(grader_client, data.queue.grader_email, data.password)
+        credential = issue_and_time(app, count=1)
+        visitor = app.test_client()  # the credential page is measured as an employer sees it: no login
+        visitor.environ_base["HTTP_USER_AGENT"] = USER_AGENT
         pages = (("lesson page", data.lesson_path, test_client, data.name),
                  ("dashboard", data.dashboard_path, test_client, data.name),
-                 ("grader queue", data.queue.path, grader_client, data.queue.grader_name))
+                 ("grader queue", data.queue.path, grader_client, data.queue.grader_name),
+                 ("credential page", credential.path, visitor, credential.holder_name))
         for label, path, client, viewer in pages if args.scenario in ("all", "pages") else ():
             response = client.get(path)  # warms caches; also the request whose SQL is shown
             if response.status_code != 200 or viewer not in response.get_data(as_text=True):

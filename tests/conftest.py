@@ -24,6 +24,7 @@ from lms import create_app
 from lms.capstones import services as capstone_services
 from lms.catalog import services as catalog_services
 from lms.config import load_settings
+from lms.credentials import eligibility
 from lms.db import Base, get_engine
 from lms.migrate import upgrade
 from lms.quizzes import services as quiz_services
@@ -94,6 +95,7 @@ def _clear_process_caches() -> None:
     quiz_services._quizzes.clear()
     capstone_services._versions.clear()
     capstone_services._graded_lists.clear()
+    eligibility._achievement_cache.clear()
 
 
 @pytest.fixture

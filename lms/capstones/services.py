@@ -415,6 +415,15 @@ def revision_number(versions: Iterable[Submission], submission: Submission) -> i
     return submission.version - start
 
 
+
+def latest_state_subquery(enrollment_id_column):
+    """A column of the state of the enrollment's latest capstone version (of the course's live capstone),
+    or NULL: lets the dashboard read it with the enrollment, in the same statement."""
+    return (select(Submission.state)
+            .join(Item, and_(Item.id == Submission.item_id, Item.kind == "capstone", Item.retired_at.is_(None)))
+            .where(Submission.enrollment_id == enrollment_id_column)
+            .order_by(Submission.version.desc()).limit(1).scalar_subquery())
+
 # -- sharing ------------------------------------------------------------------------------------------
 
 def share(db: Session, submission: Submission, actor_id: int, now: datetime | None = None) -> str:

@@ -347,6 +347,11 @@ class Outline:
         return tuple(i for m in self.modules for i in m.items)
 
     @cached_property
+    def quizzes_by_ref(self) -> dict[str, OutlineItem]:
+        """The quizzes by "module-slug/quiz-slug", as course.yml's credential requirements name them."""
+        return {f"{i.module_slug}/{i.slug}": i for i in self.items if i.kind == "quiz"}
+
+    @cached_property
     def steps(self) -> tuple[OutlineItem, ...]:
         """The items a learner works through in order (what progress counts): the modules' items,
         then the capstone."""

@@ -37,6 +37,11 @@ class Eligibility:
     def eligible(self) -> bool:
         return self.achievement_id is not None and not self.blockers
 
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """The blockers in the learner's words, in order."""
+        return tuple(b.message for b in self.blockers)
+
 
 # What a learner reads about their capstone, by the state of its latest version.
 _CAPSTONE_BLOCKERS = {
@@ -122,23 +127,85 @@ def blockers_by_course(db: Session, user_id: int, course_ids: list[int]) -> dict
             result[course_id] = Eligibility(achievement_id, version_id, (Blocker("enroll", "Enrol in the course"),))
             continue
         _enrollment_id, track, verified_at = learners[course_id]
-        blockers: list[Blocker] = []
-        if verified_at is None:
-            blockers.append(Blocker("verify_email", "Verify your email address"))
-        if track != "credential":
-            blockers.append(Blocker("credential_track", "Switch to the credential track"))
-        by_ref = quizzes.get(course_id, {})
-        for ref in spec["requires"]["quizzes"]:
-            item_id, title, done = by_ref.get(ref, (None, ref, False))
-            if not done:
-                blockers.append(Blocker("quiz", f"Pass the quiz “{title}”", item_id))
-        if spec["requires"]["capstone"]:
-            item_id, state = capstones.get(course_id, (None, None))
-            if state != "passed":
-                blockers.append(Blocker("capstone", _CAPSTONE_BLOCKERS.get(state, "Pass the capstone project"),
-                                        item_id))
-        result[course_id] = Eligibility(achievement_id, version_id, tuple(blockers))
+        result[course_id] = Eligibility(achievement_id, version_id, _blockers(
+            spec, track, verified_at is not None, quizzes.get(course_id, {}), capstones.get(course_id, (None, None))))
     return result
+
+
+@dataclass(frozen=True)
+class EnrolledCourse:
+    """What the dashboard has already read about one of the learner's courses: its enrollment, the
+    items the learner passed in it (completions ``how="passed"``) and its outline's quizzes."""
+
+    course_id: int
+    content_hash: str  # the course version the caller read (the achievement cache's key)
+    enrollment_id: int
+    track: str
+    passed_ids: set[int]
+    quizzes_by_ref: dict  # "module/quiz" -> an outline item (id, title)
+    capstone: tuple[int | None, str | None]  # the live capstone's item id, its latest version's state
+
+
+# Course id -> (content hash, its live achievement or None), as the outline cache does (decision 0004):
+# an achievement version is written only by a sync, which changes the course's content hash, so a
+# process sees a new definition as soon as it reads the new hash. Only the dashboard reads through it;
+# issuance always reads the database, inside its transaction.
+_achievement_cache: dict[int, tuple[str, tuple[int, int, dict] | None]] = {}
+
+
+def _cached_achievements(db: Session, courses: list[EnrolledCourse]) -> dict[int, tuple[int, int, dict]]:
+    found, missing = {}, []
+    for course in courses:
+        cached = _achievement_cache.get(course.course_id)
+        if cached is not None and cached[0] == course.content_hash:
+            if cached[1] is not None:
+                found[course.course_id] = cached[1]
+        else:
+            missing.append(course)
+    if missing:
+        fetched = _live_achievements(db, [c.course_id for c in missing])
+        for course in missing:
+            _achievement_cache[course.course_id] = (course.content_hash, fetched.get(course.course_id))
+        found.update(fetched)
+    return found
+
+
+def blockers_of_enrolled(db: Session, email_verified: bool, courses: list[EnrolledCourse]) -> dict[int, Eligibility]:
+    """``blockers_by_course`` for courses the learner is enrolled in, from what the caller read: no
+    statement in steady state (achievements are cached per course version), however many courses.
+    The same rules."""
+    if not courses:
+        return {}
+    by_id = {c.course_id: c for c in courses}
+    db.flush()
+    achievements = _cached_achievements(db, courses)
+    result = {c: Eligibility(None, None, ()) for c in by_id if c not in achievements}
+    for course_id, (achievement_id, version_id, spec) in achievements.items():
+        course = by_id[course_id]
+        quizzes = {ref: (item.id, item.title, item.id in course.passed_ids)
+                   for ref, item in course.quizzes_by_ref.items()}
+        result[course_id] = Eligibility(achievement_id, version_id, _blockers(
+            spec, course.track, email_verified, quizzes, course.capstone))
+    return result
+
+
+def _blockers(spec: dict, track: str, email_verified: bool, quizzes: dict[str, tuple], capstone: tuple) -> tuple:
+    """The rules, from the facts: ``quizzes`` "module/quiz" -> (item id, title, passed); ``capstone``
+    (item id, state of the latest version)."""
+    blockers: list[Blocker] = []
+    if not email_verified:
+        blockers.append(Blocker("verify_email", "Verify your email address"))
+    if track != "credential":
+        blockers.append(Blocker("credential_track", "Switch to the credential track"))
+    for ref in spec["requires"]["quizzes"]:
+        item_id, title, done = quizzes.get(ref, (None, ref, False))
+        if not done:
+            blockers.append(Blocker("quiz", f"Pass the quiz “{title}”", item_id))
+    if spec["requires"]["capstone"]:
+        item_id, state = capstone
+        if state != "passed":
+            blockers.append(Blocker("capstone", _CAPSTONE_BLOCKERS.get(state, "Pass the capstone project"), item_id))
+    return tuple(blockers)
 
 
 def _quiz_states(db: Session, enrolled: dict[int, int], course_ids: list[int]) -> dict[int, dict]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Course
@@ -98,16 +98,21 @@ class LivePathway:
         return self.spec["requires"]["count"]
 
 
+# Built once and run on the connection: the dashboard asks on every view.
+_LIVE_PATHWAYS = (select(Achievement.id, AchievementVersion.id, Achievement.slug, AchievementVersion.spec)
+                  .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
+                                                 AchievementVersion.retired_at.is_(None)))
+                  .where(Achievement.kind == "pathway", Achievement.retired_at.is_(None))
+                  .order_by(Achievement.slug))
+_LIVE_PATHWAY = _LIVE_PATHWAYS.where(Achievement.slug == bindparam("slug"))
+
+
 def live_pathways(db: Session, slug: str | None = None) -> list[LivePathway]:
     """The pathways that can be earned now, each with its live definition (the version a credential gets)."""
-    stmt = (select(Achievement.id, AchievementVersion.id, Achievement.slug, AchievementVersion.spec)
-            .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
-                                           AchievementVersion.retired_at.is_(None)))
-            .where(Achievement.kind == "pathway", Achievement.retired_at.is_(None))
-            .order_by(Achievement.slug))
-    if slug is not None:
-        stmt = stmt.where(Achievement.slug == slug)
-    return [LivePathway(*row) for row in db.execute(stmt)]
+    db.flush()  # (a Core statement: a sync in progress must see its own new rows)
+    rows = db.connection().execute(_LIVE_PATHWAYS) if slug is None else \
+        db.connection().execute(_LIVE_PATHWAY, {"slug": slug})
+    return [LivePathway(*row) for row in rows]
 
 
 def _counting_course_credentials(held: list[HeldCredential], now: datetime) -> dict[str, HeldCredential]:

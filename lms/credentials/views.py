@@ -104,7 +104,7 @@ def page(public_id: UUID):
         "credentials/page.html", view=view, state=view.state(utcnow()), document=document, achievement=achievement,
         results=_results(document), image=_site_path((achievement.get("image") or {}).get("id")),
         evidence=[dict(e, url=_site_path(e.get("id"))) for e in document.get("evidence", [])],
-        is_holder=is_holder, can_manage=can_manage, form=ActionForm(),
+        is_holder=is_holder, can_manage=can_manage, form=ActionForm() if is_holder else None,
         # The holder's sharing tools are drawn only for the holder: an employer's view stays cheap.
         linkedin_url=sharing.linkedin_url_for(view.credential) if is_holder else None,
         qr_svg=sharing.qr_code_svg(document["id"], title="QR code linking to this credential's page")

@@ -98,14 +98,18 @@ def uncomplete_item(db: Session, enrollment_id: int, item_id: int) -> bool:
     return True
 
 
-def completed_ids_subquery(enrollment_id_column):
-    """A column of completed item ids ("3,7,9", or NULL) for the enrollment in the outer query.
+def completed_ids_subquery(enrollment_id_column, how: str | None = None):
+    """A column of completed item ids ("3,7,9", or NULL) for the enrollment in the outer query (only
+    those completed ``how``, e.g. "passed", when given).
 
     Lets a page read an enrollment and its completions in one statement (group_concat on SQLite,
     string_agg on PostgreSQL); parse it with ``parse_completed_ids``.
     """
-    return (select(func.aggregate_strings(cast(ItemCompletion.item_id, String), ","))
-            .where(ItemCompletion.enrollment_id == enrollment_id_column).scalar_subquery())
+    stmt = (select(func.aggregate_strings(cast(ItemCompletion.item_id, String), ","))
+            .where(ItemCompletion.enrollment_id == enrollment_id_column))
+    if how is not None:
+        stmt = stmt.where(ItemCompletion.how == how)
+    return stmt.scalar_subquery()
 
 
 def parse_completed_ids(aggregated: str | None) -> set[int]:

@@ -4,7 +4,7 @@ and each course's credential, the credentials they hold, and their pathways."""
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from lms.credentials.eligibility import blockers_by_course
+from lms.credentials.eligibility import blockers_of_enrolled
 from lms.credentials.held import held_credentials
 from lms.credentials.pathways import pathway_progress
 from lms.credentials.renewal import renewal_statuses
@@ -22,13 +22,16 @@ def dashboard():
     cards = services.learner_dashboard(db, current_user.id)
     held = held_credentials(db, current_user.id)
     earned = {h.course_id for h in held if not h.revoked}
-    # One batch for every course still to earn: the statements do not grow with the enrollments.
-    blockers = blockers_by_course(db, current_user.id, [c.course_id for c in cards if c.course_id not in earned])
+    # One batch for every course still to earn, from what the dashboard read (one statement).
+    blockers = blockers_of_enrolled(db, current_user.email_verified,
+                                    [services.credential_facts(c) for c in cards if c.course_id not in earned])
     now = utcnow()
     # Renewal only for credentials that expire (no statement at all when none does).
     renewals = renewal_statuses(db, current_user.id, [h.course_id for h in held if h.current and h.valid_until],
                                 now, held=held)
-    # Pathways the learner has started on (a course credential toward it) or earned: two statements.
-    pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count]
+    # Pathways the learner has started on (a course credential toward it) or earned: none without a
+    # current credential (no statement then), else two.
+    pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
+        if any(h.current for h in held) else []
     return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
                            pathways=pathways, renewals=renewals, now=now)

@@ -43,3 +43,21 @@ def test_the_dashboards_statements_do_not_grow_with_credential_courses(auth, cli
     assert page.count("Submit your capstone project") == 3
     assert "Your capstone is waiting for a grader" in page
     assert _statements(client, count_queries) == one
+
+
+def test_a_sync_that_changes_the_credential_shows_on_the_next_dashboard(app, auth, client, db, capstone_setup,
+                                                                        courses_root):
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+
+    setup = capstone_setup()
+    auth.login(setup.learner.email)
+    assert "Submit your capstone project" in client.get("/dashboard").get_data(as_text=True)
+    course_yml = courses_root / "capstone-course" / "course.yml"
+    course_yml.write_text(course_yml.read_text() + "credential: false\n")
+    result = load_courses(courses_root / "capstone-course")
+    assert result.ok, [str(p) for p in result.errors]
+    sync_courses(db, result.courses, app.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    # The dashboard caches each course's achievement by the course's version: the new one is read.
+    assert "To earn the credential" not in client.get("/dashboard").get_data(as_text=True)

@@ -73,3 +73,36 @@ def test_a_course_without_a_credential_has_no_achievement(app, db, tmp_path, mak
     course = db.scalar(select(Course).where(Course.slug == "cred-course"))
     eligibility = course_blockers(db, make_user().id, course.id)
     assert eligibility.achievement_id is None and not eligibility.eligible
+
+
+def _both_ways(db, user) -> tuple[dict, dict]:
+    """The blockers from the database, and from what the dashboard read: they must always agree."""
+    from lms.credentials.eligibility import blockers_by_course, blockers_of_enrolled
+    from lms.progress.services import credential_facts, learner_dashboard
+
+    cards = learner_dashboard(db, user.id)
+    from_dashboard = blockers_of_enrolled(db, user.email_verified_at is not None,
+                                          [credential_facts(c) for c in cards])
+    return blockers_by_course(db, user.id, [c.course_id for c in cards]), from_dashboard
+
+
+def test_the_dashboards_blockers_are_the_databases(app, db, tmp_path, make_user, enroll, capstone_setup):
+    folder = _course(tmp_path, "")  # module quizzes and the default credential
+    _sync(app, db, folder)
+    quiz_course = db.scalar(select(Course).where(Course.slug == "cred-course"))
+    setup = capstone_setup()
+    learner = setup.learner
+    enrollment = enroll(learner, quiz_course, track="audit")
+    quiz_ids = db.scalars(select(Item.id).where(Item.course_id == quiz_course.id, Item.kind == "quiz")
+                          .order_by(Item.id)).all()
+    from_db, from_dashboard = _both_ways(db, learner)
+    assert from_db == from_dashboard and len(from_db[quiz_course.id].blockers) == 4
+    complete_item(db, enrollment.id, quiz_ids[0], "read")  # not a pass
+    complete_item(db, enrollment.id, quiz_ids[1], "passed")
+    submission = submitted(db, setup)
+    capstones.claim(db, submission.id, setup.grader.id)
+    db.commit()
+    from_db, from_dashboard = _both_ways(db, learner)
+    assert from_db == from_dashboard
+    assert [b.message for b in from_dashboard[setup.course.id].blockers] == ["Your capstone is being reviewed"]
+    assert [b.kind for b in from_dashboard[quiz_course.id].blockers] == ["credential_track", "quiz", "capstone"]

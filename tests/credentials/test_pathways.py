@@ -305,3 +305,14 @@ def test_revoking_a_course_credential_revokes_the_pathways_on_it_and_reissues_on
     urls = {e["id"].rsplit("/", 1)[1] for e in again.document["evidence"]}
     assert a.public_id not in urls and b.public_id in urls
     assert pathway_credentials(db, learner, "all-ab") == []
+
+
+def test_the_dashboard_shows_pathways_started_and_earned(db, client, auth, catalog, make_user, enroll):
+    learner = make_user("path@example.com")
+    auth.login("path@example.com")
+    assert "Your pathways" not in client.get("/dashboard").get_data(as_text=True)  # nothing held yet
+    award(db, learner, "course-a")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Your pathways" in page and "1 of 2 course credentials held" in page
+    award(db, learner, "course-b")
+    assert "Pathway credential earned" in client.get("/dashboard").get_data(as_text=True)
