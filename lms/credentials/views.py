@@ -120,15 +120,14 @@ def _results(document: dict) -> list[dict]:
     rows = []
     for result in subject.get("result", []):
         description = described.get(result.get("resultDescription"), {})
-        value = result.get("value")
+        levels = {lv.get("id"): lv.get("name", "") for lv in description.get("rubricCriterionLevel", [])}
+        value, required = result.get("value"), description.get("requiredValue")
         if "achievedLevel" in result:
-            level = next((lv for lv in description.get("rubricCriterionLevel", [])
-                          if lv.get("id") == result["achievedLevel"]), {})
-            value = level.get("name", "")
-        elif description.get("resultType") == "Percent" and value is not None:
-            value = f"{value}%"
-        rows.append({"name": description.get("name", "Result"), "value": value,
-                     "required": description.get("requiredValue")})
+            value = levels.get(result["achievedLevel"], "")
+            required = levels.get(description.get("requiredLevel"))
+        elif description.get("resultType") == "Percent":
+            value, required = (f"{v}%" if v is not None else None for v in (value, required))
+        rows.append({"name": description.get("name", "Result"), "value": value, "required": required})
     return rows
 
 

@@ -43,7 +43,7 @@ def test_the_public_page_shows_the_credential_to_anyone_in_two_statements(client
     assert name in page and "Lee Learner" in page
     assert "Valid" in page and credential.public_id in page
     assert "Capstone: analyse the trips: Question and data" in page  # a rubric criterion's result
-    assert "Proficient" in page  # ... and the level reached
+    assert "<td>Proficient</td><td>Proficient</td>" in page  # ... the level reached, and the one needed
     assert "testing" in page  # a skill
     assert "Download (JSON)" in page
     assert "Make this page private" not in page and "Revoke this credential" not in page
