@@ -86,19 +86,24 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from lms.admin.views import bp as admin_bp  # noqa: PLC0415
     from lms.auth.views import bp as auth_bp  # noqa: PLC0415
     from lms.capstones.views import bp as capstones_bp  # noqa: PLC0415
     from lms.catalog.views import bp as catalog_bp  # noqa: PLC0415
+    from lms.course_reviews.views import bp as course_reviews_bp  # noqa: PLC0415
     from lms.credentials.views import bp as credentials_bp  # noqa: PLC0415
     from lms.enrollments.views import bp as enrollments_bp  # noqa: PLC0415
+    from lms.instructor.views import bp as instructor_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
     from lms.notifications.views import bp as notifications_bp  # noqa: PLC0415
     from lms.pathways.views import bp as pathways_bp  # noqa: PLC0415
     from lms.progress.views import bp as progress_bp  # noqa: PLC0415
     from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
+    from lms.spaced_review.views import bp as spaced_review_bp  # noqa: PLC0415
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
-                      notifications_bp, credentials_bp, pathways_bp):
+                      notifications_bp, credentials_bp, pathways_bp, spaced_review_bp, course_reviews_bp,
+                      instructor_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 
@@ -109,7 +114,9 @@ def register_signal_handlers() -> None:
     import lms.credentials.events  # noqa: F401, PLC0415  (credentials: issue when the last blocker goes)
     import lms.credentials.expiry  # noqa: F401, PLC0415  (credentials: the daily expiry reminders)
     import lms.credentials.sync  # noqa: F401, PLC0415  (credentials: each course's and pathway's achievement at sync)
+    import lms.instructor.jobs  # noqa: F401, PLC0415  (instructor: refresh a course's dashboard summary)
     import lms.quizzes.sync  # noqa: F401, PLC0415  (quizzes: store settings and questions at sync)
+    import lms.spaced_review.events  # noqa: F401, PLC0415  (spaced review: missed questions become cards)
 
 
 def register_errors(app: Flask) -> None:

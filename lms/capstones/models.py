@@ -143,6 +143,8 @@ class Review(Base):
         # instructor's override and always carries its written reason.
         CheckConstraint("((outcome = 'passed') = meets_rule) OR "
                         "(override_reason IS NOT NULL AND overridden_by_id IS NOT NULL)", name="override_has_reason"),
+        # A grader's own throughput per week (the grader dashboard).
+        Index("ix_reviews_grader_graded_at", "grader_id", "graded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

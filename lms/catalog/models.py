@@ -26,7 +26,11 @@ LEVELS = ("beginner", "intermediate", "advanced")
 
 class Course(Base):
     __tablename__ = "courses"
-    __table_args__ = (CheckConstraint("level IN ('beginner', 'intermediate', 'advanced')", name="known_level"),)
+    __table_args__ = (
+        CheckConstraint("level IN ('beginner', 'intermediate', 'advanced')", name="known_level"),
+        CheckConstraint("rating_count >= 0 AND rating_total >= rating_count AND rating_total <= 5 * rating_count",
+                        name="rating_totals_consistent"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -42,6 +46,12 @@ class Course(Base):
     version: Mapped[str] = mapped_column(String(40), default="")
     reviewed_on: Mapped[date | None] = mapped_column(Date)
     review_every_months: Mapped[int | None] = mapped_column(Integer)
+    # Slugs of the courses to complete before this one (course.yml `prerequisites`); [] leaves it open.
+    prerequisites: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # The learners' reviews, summed as they are written (lms/course_reviews keeps them in step in the
+    # same transaction), so the catalog shows the average without aggregating every review.
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Lower-cased title, summary and skills: what catalog search matches against on every backend.
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Hash of the whole course folder: changes whenever anything in it changes, so per-process
@@ -61,6 +71,8 @@ class Module(Base):
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(String(300), default="")
+    # Slugs of the modules of the same course to complete first (module.yml `prerequisites`).
+    prerequisites: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     content_hash: Mapped[str] = mapped_column(String(64))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

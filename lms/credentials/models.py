@@ -102,6 +102,8 @@ class Credential(Base):
               postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL")),
         UniqueConstraint("public_id"),
         UniqueConstraint("status_list_id", "status_index"),
+        # Credentials issued per week (admin and course dashboards): a range on this index.
+        Index("ix_credentials_issued_at", "issued_at"),
         CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="ends_after_it_starts"),
         CheckConstraint("(revoked_at IS NULL) = (revoke_reason IS NULL)", name="a_revocation_has_a_reason"),
         CheckConstraint("waiver IS NULL OR awarded_by_id IS NOT NULL", name="a_waiver_names_who_awarded"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -18,6 +18,10 @@ class Enrollment(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "course_id"),
         CheckConstraint("track IN ('credential', 'audit')", name="known_track"),
+        # The instructor's "learners at risk": a course's enrollments by last activity, one index range.
+        Index("ix_enrollments_course_activity", "course_id", "last_activity_at"),
+        # Active learners this week across the site (the admin overview).
+        Index("ix_enrollments_last_activity_at", "last_activity_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +32,8 @@ class Enrollment(Base):
     last_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When an instructor last sent this learner a nudge (at most one a week: lms/instructor).
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ItemCompletion(Base):
