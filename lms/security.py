@@ -22,7 +22,7 @@ from lms.auth.services import SessionUser, load_session_user
 from lms.catalog.models import Course
 from lms.db import get_db
 from lms.enrollments.models import Enrollment
-from lms.enrollments.services import completed_ids_subquery, parse_completed_ids
+from lms.enrollments.services import completed_ids_subquery, parse_completed_ids, updated_since_read_subquery
 from lms.errors import DomainError
 
 login_manager = LoginManager()
@@ -50,12 +50,13 @@ class CourseAccess:
     last_item_id: int | None
     completed_ids: set[int]  # items the learner has completed in this course (empty for staff)
     roles: frozenset[str]
+    updated_ids: set[int]  # lessons the learner read before a sync changed them
 
 
 # Built once: composing a statement costs more than running it on the hot path.
 _COURSE_ACCESS_QUERY = (
     select(Course.id, Course.content_hash, Enrollment.id, Enrollment.track, Enrollment.last_item_id,
-           completed_ids_subquery(Enrollment.id))
+           completed_ids_subquery(Enrollment.id), updated_since_read_subquery(Enrollment.id))
     .outerjoin(Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.user_id == bindparam("user_id")))
     .where(Course.slug == bindparam("slug"), Course.retired_at.is_(None))
 )
@@ -74,7 +75,8 @@ def _course_access(load_roles: bool) -> CourseAccess:
     roles: frozenset[str] = frozenset()
     if load_roles and user.is_authenticated:
         roles = frozenset(connection.execute(_ROLES_QUERY, {"user_id": user_id, "course_id": row[0]}).scalars())
-    access = CourseAccess(row[0], row[1], row[2], row[3], row[4], parse_completed_ids(row[5]), roles)
+    access = CourseAccess(row[0], row[1], row[2], row[3], row[4], parse_completed_ids(row[5]), roles,
+                          parse_completed_ids(row[6]))
     g.course_access = access
     return access
 

@@ -342,6 +342,9 @@ def readiness(record: CapstoneRecord, text: str, links: list[str], files: list[S
 def submit(db: Session, enrollment_id: int, record: CapstoneRecord, now: datetime | None = None) -> Submission:
     """Submit the draft for grading. A second submit (double click, two tabs) changes nothing."""
     now = now or utcnow()
+    if db.scalar(select(Enrollment.track).where(Enrollment.id == enrollment_id)) == "audit":
+        raise NotReady(["Capstones are graded on the credential track. Switch to it on the course page (your "
+                        "draft and progress are kept), then submit."])
     versions = versions_of(db, enrollment_id, record.item_id)
     current = _open_version(versions)
     if current is None:

@@ -93,6 +93,9 @@ class Item(Base):
             postgresql_where=text("module_id IS NULL"),
         ),
         CheckConstraint("kind IN ('lesson', 'quiz', 'capstone')", name="known_kind"),
+        # Every quiz says what it is for, and only quizzes do (the outline counts module quizzes as steps).
+        CheckConstraint("(kind = 'quiz') = (quiz_role IS NOT NULL)", name="quizzes_have_a_role"),
+        CheckConstraint("quiz_role IN ('module', 'placement', 'recertification')", name="known_quiz_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +103,9 @@ class Item(Base):
     module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), index=True)
     slug: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
+    # A quiz's role (front matter `role`): "module" quizzes are steps of the course; a "placement" quiz
+    # tests a learner out of its module; a "recertification" quiz renews a credential. None otherwise.
+    quiz_role: Mapped[str | None] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     minutes: Mapped[int | None] = mapped_column(Integer)

@@ -94,6 +94,7 @@ def _sync_course(db: Session, spec: CourseSpec, now) -> CourseChanges:
     course.skills, course.outcomes, course.authors = list(spec.skills), list(spec.outcomes), list(spec.authors)
     course.version, course.reviewed_on = spec.version, spec.reviewed_on
     course.review_every_months = spec.review_every_months
+    course.prerequisites = list(spec.prerequisites)
     course.search_text = " ".join([spec.title, spec.summary, *spec.skills]).lower()
     course.content_hash, course.synced_at, course.retired_at = spec.content_hash, now, None
     db.flush()
@@ -110,6 +111,7 @@ def _sync_course(db: Session, spec: CourseSpec, now) -> CourseChanges:
         elif module.content_hash != module_spec.content_hash or module.retired_at is not None:
             changes.changed.append(f"module {module_spec.slug}")
         module.position, module.title, module.summary = module_spec.position, module_spec.title, module_spec.summary
+        module.prerequisites = list(module_spec.prerequisites)
         module.content_hash, module.retired_at = module_spec.content_hash, None
         db.flush()
         for item_spec in module_spec.items:
@@ -143,6 +145,7 @@ def _upsert_item(db: Session, course_id: int, module_id: int | None, spec: ItemS
         changes.changed.append(label)
         item.updated_at = now
     item.kind, item.position, item.title, item.minutes = spec.kind, spec.position, spec.title, spec.minutes
+    item.quiz_role = spec.quiz_role
     item.objectives, item.html, item.source_path = list(spec.objectives), spec.html, spec.source_path
     item.content_hash, item.retired_at = spec.content_hash, None
     db.flush()
@@ -311,6 +314,12 @@ class OutlineItem:
     number: str  # "2.3": module position . item position among the module's items
     url: str  # built once with the content layer's LESSON_PATH: pages list many, url_for is slow
     takeable: bool  # a kind learners can open now (SUPPORTED_ITEM_KINDS)
+    quiz_role: str | None = None  # a quiz's role: "module" (a step), "placement" (test-out), "recertification"
+
+    @property
+    def is_step(self) -> bool:
+        """Part of working through the course (what progress counts): not a placement or recertification quiz."""
+        return self.takeable and self.quiz_role in (None, "module")
 
 
 @dataclass(frozen=True)
@@ -321,6 +330,16 @@ class OutlineModule:
     title: str
     summary: str
     items: tuple[OutlineItem, ...]
+    prerequisites: tuple[str, ...] = ()  # slugs of earlier modules to complete first
+
+    @cached_property
+    def steps(self) -> tuple[OutlineItem, ...]:
+        return tuple(i for i in self.items if i.is_step)
+
+    @cached_property
+    def placement(self) -> OutlineItem | None:
+        """The quiz that tests a learner out of this module, if it has one."""
+        return next((i for i in self.items if i.quiz_role == "placement" and i.takeable), None)
 
 
 @dataclass(frozen=True)
@@ -356,7 +375,20 @@ class Outline:
         """The items a learner works through in order (what progress counts): the modules' items,
         then the capstone."""
         capstone = (self.capstone,) if self.capstone is not None and self.capstone.takeable else ()
-        return tuple(i for i in self.items if i.takeable) + capstone
+        return tuple(i for i in self.items if i.is_step) + capstone
+
+    @cached_property
+    def has_prerequisites(self) -> bool:
+        return any(m.prerequisites for m in self.modules)
+
+    @cached_property
+    def modules_by_slug(self) -> dict[str, OutlineModule]:
+        return {m.slug: m for m in self.modules}
+
+    @cached_property
+    def module_of(self) -> dict[int, OutlineModule]:
+        """Each module item's id -> its module."""
+        return {i.id: m for m in self.modules for i in m.items}
 
     @cached_property
     def step_ids(self) -> frozenset[int]:
@@ -414,7 +446,8 @@ def get_outlines(db: Session, courses: list[tuple[int, str]]) -> dict[int, Outli
                  db.execute(select(Course.id, Course.slug, Course.title).where(Course.id.in_(missing)))}
         rows = db.execute(
             select(Item.id, Item.course_id, Item.slug, Item.kind, Item.title, Item.minutes, Item.position,
-                   Module.id, Module.slug, Module.position, Module.title, Module.summary)
+                   Module.id, Module.slug, Module.position, Module.title, Module.summary, Module.prerequisites,
+                   Item.quiz_role)
             .outerjoin(Module, Item.module_id == Module.id)
             .where(Item.course_id.in_(missing), Item.retired_at.is_(None), Module.retired_at.is_(None))
             .order_by(Item.course_id, Module.position, Item.position)
@@ -423,27 +456,29 @@ def get_outlines(db: Session, courses: list[tuple[int, str]]) -> dict[int, Outli
         module_info: dict[int, tuple] = {}
         capstones: dict[int, OutlineItem] = {}
         for (item_id, course_id, slug, kind, title, minutes, _pos, module_id, module_slug, module_pos,
-             module_title, module_summary) in rows:
+             module_title, module_summary, module_prerequisites, quiz_role) in rows:
             if module_id is None:
                 course_slug = names.get(course_id, ("", ""))[0]
                 capstones[course_id] = OutlineItem(item_id, slug, kind, title, minutes, None, "",
                                                    CAPSTONE_PATH.format(course=course_slug),
                                                    kind in SUPPORTED_ITEM_KINDS)
                 continue
-            module_info[module_id] = (module_slug, module_pos, module_title, module_summary)
-            modules[course_id].setdefault(module_id, []).append((item_id, slug, kind, title, minutes))
+            module_info[module_id] = (module_slug, module_pos, module_title, module_summary,
+                                      tuple(module_prerequisites or ()))
+            modules[course_id].setdefault(module_id, []).append((item_id, slug, kind, title, minutes, quiz_role))
         with _outline_lock:
             for course_id, content_hash in missing.items():
                 built = []
                 slug, title = names.get(course_id, ("", ""))
                 for module_number, (module_id, entries) in enumerate(modules[course_id].items(), start=1):
-                    m_slug, m_pos, m_title, m_summary = module_info[module_id]
+                    m_slug, m_pos, m_title, m_summary, m_prerequisites = module_info[module_id]
                     items = tuple(
                         OutlineItem(iid, s, k, t, mins, m_slug, f"{module_number}.{n}",
-                                    LESSON_PATH.format(course=slug, module=m_slug, item=s), k in SUPPORTED_ITEM_KINDS)
-                        for n, (iid, s, k, t, mins) in enumerate(entries, start=1)
+                                    LESSON_PATH.format(course=slug, module=m_slug, item=s), k in SUPPORTED_ITEM_KINDS,
+                                    role)
+                        for n, (iid, s, k, t, mins, role) in enumerate(entries, start=1)
                     )
-                    built.append(OutlineModule(module_id, m_slug, m_pos, m_title, m_summary, items))
+                    built.append(OutlineModule(module_id, m_slug, m_pos, m_title, m_summary, items, m_prerequisites))
                 outline = Outline(course_id, content_hash, slug, title, tuple(built), capstones.get(course_id))
                 _outline_cache[course_id] = outline
                 found[course_id] = outline

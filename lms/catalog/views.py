@@ -48,6 +48,9 @@ def course(course_slug: str):
     course_ = services.get_course(db, course_slug)
     outline = services.get_outline(db, course_)
     enrollment = progress = None
+    done: set[int] = set()
+    updated: set[int] = set()
+    unmet: list = []
     roles: frozenset[str] = frozenset()
     if current_user.is_authenticated:
         roles = frozenset({"instructor", "grader"}) if current_user.is_admin else staff_roles(current_user.id,
@@ -55,9 +58,13 @@ def course(course_slug: str):
         enrollment = enrollments.get_enrollment(db, current_user.id, course_.id)
         if enrollment is not None:
             done = enrollments.completed_item_ids(db, [enrollment.id])[enrollment.id]
+            updated = enrollments.updated_since_read(db, enrollment.id)
             progress = enrollments.summarize(outline, done, enrollment.last_item_id)
+        else:
+            unmet = enrollments.unmet_prerequisites(db, current_user.id, course_)
     return render_template("catalog/course.html", course=course_, outline=outline, enrollment=enrollment,
-                           progress=progress, form=EnrollForm(), roles=roles)
+                           progress=progress, form=EnrollForm(), roles=roles, done=done, updated=updated,
+                           unmet=unmet)
 
 
 @bp.route("/media/<name>")

@@ -43,14 +43,19 @@ class CredentialRule:
     image: str | None = None  # an asset path, e.g. "assets/badge.svg"
     valid_for_months: int | None = None
     recertify_by: str | None = None  # "quiz" or "capstone" when it expires
+    # A required quiz of a module the learner tested out of (passed its placement quiz) counts as passed.
+    accepts_test_out: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The canonical form stored with each version of the achievement (no source positions)."""
+        requires = {"quizzes": list(self.required_quizzes), "capstone": self.requires_capstone}
+        if self.accepts_test_out:  # (only when set: definitions written before it keep their hash)
+            requires["test_out"] = True
         return {
             "name": self.name, "description": self.description, "criteria": self.criteria,
             "image": self.image,
             "skills": [s.to_json() for s in self.skills],
-            "requires": {"quizzes": list(self.required_quizzes), "capstone": self.requires_capstone},
+            "requires": requires,
             "valid_for_months": self.valid_for_months, "recertify_by": self.recertify_by,
         }
 
@@ -65,6 +70,7 @@ class CourseAssessments:
     recertification_quizzes: tuple[str, ...]
     has_capstone: bool
     assets: frozenset[str]
+    placement_modules: frozenset[str] = frozenset()  # slugs of the modules that have a placement quiz
 
 
 def default_criteria(rule_quizzes: tuple[str, ...], titles: dict[str, str], capstone: bool) -> str:
@@ -92,7 +98,7 @@ def parse_credential(mapping: YamlMapping | None, written: Any, course: CourseAs
     values = validate_mapping(mapping, CREDENTIAL_FIELDS, display, problems, "`credential`")
     skills = parse_skills(mapping, values, tuple(CredentialSkill(name) for name in course.skills), error, display,
                           problems)
-    quizzes, capstone = _requires(mapping, values, course, error, display, problems)
+    quizzes, capstone, test_out = _requires(mapping, values, course, error, display, problems)
     if written is None and not quizzes and not capstone:
         return None, problems  # no assessments and no credential asked for: nothing to award
     if not quizzes and not capstone and not problems:
@@ -127,7 +133,7 @@ def parse_credential(mapping: YamlMapping | None, written: Any, course: CourseAs
         description=values.get("description") or course.summary,
         criteria=values.get("criteria") or default_criteria(quizzes, titles, capstone),
         skills=skills, required_quizzes=quizzes, requires_capstone=capstone, image=image,
-        valid_for_months=months, recertify_by=recertify,
+        valid_for_months=months, recertify_by=recertify, accepts_test_out=test_out,
     ), problems
 
 
@@ -167,10 +173,10 @@ def parse_skills(mapping: YamlMapping, values: dict, default: tuple[CredentialSk
     return tuple(skills)
 
 
-def _requires(mapping, values, course, error, display, problems) -> tuple[tuple[str, ...], bool]:
+def _requires(mapping, values, course, error, display, problems) -> tuple[tuple[str, ...], bool, bool]:
     all_quizzes = tuple(ref for ref, _ in course.module_quizzes)
     if "requires" not in mapping.values or mapping.values.get("requires") is None:
-        return all_quizzes, course.has_capstone
+        return all_quizzes, course.has_capstone, False
     section = mapping.sub("requires")
     fields = validate_mapping(section, CREDENTIAL_REQUIRES_FIELDS, display, problems, "`credential.requires`")
     written = fields.get("quizzes")
@@ -189,4 +195,8 @@ def _requires(mapping, values, course, error, display, problems) -> tuple[tuple[
         capstone = course.has_capstone
     elif capstone and not course.has_capstone:
         error(section.line("capstone"), "`capstone: true` but the course has no capstone.md")
-    return quizzes, capstone
+    test_out = bool(fields.get("test_out"))
+    if test_out and not any(ref.split("/")[0] in course.placement_modules for ref in quizzes):
+        error(section.line("test_out"), "`test_out: true` but no module with a required quiz has a placement quiz "
+                                        "(a quiz with `role: placement`); add one, or remove `test_out`")
+    return quizzes, capstone, test_out

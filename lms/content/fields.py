@@ -117,6 +117,7 @@ COURSE_FIELDS = (
     Field("version", "text", default="", max_length=40),
     Field("reviewed_on", "date"),
     Field("review_every", "int", default=12, minimum=1),
+    Field("prerequisites", "text-list", default=[]),  # slugs of courses to complete before enrolling
     Field("credential", "mapping"),  # read by lms/content/credential.py; `credential: false` awards none
 )
 
@@ -142,6 +143,7 @@ CREDENTIAL_SKILL_FIELDS = (
 CREDENTIAL_REQUIRES_FIELDS = (
     Field("quizzes", "text-list"),  # "all" (the default) or module-slug/quiz-slug entries; [] for none
     Field("capstone", "bool"),  # default: true when the course has a capstone
+    Field("test_out", "bool"),  # default: false; true lets a module mastered by its placement quiz count
 )
 
 # courses/_pathways/<slug>.yml: a credential for holding several course credentials (lms/content/pathway.py).
@@ -161,6 +163,7 @@ PATHWAY_FIELDS = (
 MODULE_FIELDS = (
     Field("title", "text", required=True, max_length=200),
     Field("summary", "text", default="", max_length=300),
+    Field("prerequisites", "text-list", default=[]),  # slugs of earlier modules to complete first
 )
 
 QUIZ_FIELDS = (

@@ -95,7 +95,8 @@ def load_courses(path: Path) -> LoadResult:
             continue
         seen[course.slug] = _display(folder, display_root)
         result.courses.append(course)
-    if display_root == path:  # a folder of courses: its pathways too
+    if display_root == path:  # a folder of courses: their prerequisites name each other, and its pathways
+        _check_course_prerequisites(result.courses, failed, display_root, result.problems)
         result.pathways = []
         pathways = path / PATHWAYS_FOLDER
         if pathways.is_symlink():
@@ -104,6 +105,42 @@ def load_courses(path: Path) -> LoadResult:
         elif pathways.is_dir():
             result.pathways = load_pathways(pathways, display_root, result.courses, failed, result.problems)
     return result
+
+
+def _check_course_prerequisites(courses: list[CourseSpec], failed: set[str], root: Path,
+                                problems: list[Problem]) -> None:
+    """Course prerequisites name courses of the same folder, and never go round in a circle.
+
+    (A single course folder loaded alone is not checked: the others are not in view. The sync stores
+    the slugs, and a prerequisite that is not in the catalog does not lock anything: lms/enrollments.)
+    """
+    by_slug = {course.slug: course for course in courses}
+    for course in courses:
+        where = _display(course.folder / "course.yml", root)
+        for required in course.prerequisites:
+            if required not in by_slug and required not in failed:
+                known = ", ".join(f"`{s}`" for s in sorted(by_slug) if s != course.slug) or "none"
+                problems.append(Problem(where, 0, f"prerequisites: there is no course `{required}` in this folder; "
+                                                  f"use a course's slug (courses: {known})"))
+    for course in courses:  # a cycle: following prerequisites from a course leads back to it
+        path, seen = [course.slug], {course.slug}
+        stack = [(course.slug, iter(course.prerequisites))]
+        while stack:
+            _slug, pending = stack[-1]
+            following = next(pending, None)
+            if following is None:
+                stack.pop()
+                path.pop()
+                continue
+            if following == course.slug:
+                circle = " -> ".join(path + [course.slug])
+                problems.append(Problem(_display(course.folder / "course.yml", root), 0,
+                                        f"prerequisites go round in a circle ({circle}); remove one of them"))
+                break
+            if following in by_slug and following not in seen:
+                seen.add(following)
+                path.append(following)
+                stack.append((following, iter(by_slug[following].prerequisites)))
 
 
 def _display(path: Path, root: Path) -> str:
@@ -185,6 +222,9 @@ class _CourseLoader:
         modules = tuple(self._finish_module(*entry) for entry in pending_modules)
         capstone_spec = self._finish_item(capstone) if capstone else None
         credential = self._read_credential(mapping, credential_written, meta, modules, capstone_spec, course_yml)
+        if slug in meta.get("prerequisites", []):
+            self.problem(course_yml, mapping.key_lines.get("prerequisites", 1),
+                         f"prerequisites: `{slug}` is this course; list the courses to complete before this one")
         description_html = ""
         if meta.get("description"):
             description_line = mapping.key_lines.get("description", 1)
@@ -203,7 +243,7 @@ class _CourseLoader:
             skills=tuple(meta["skills"]), outcomes=tuple(meta["outcomes"]), authors=tuple(meta["authors"]),
             version=meta["version"], reviewed_on=meta.get("reviewed_on"), review_every_months=meta["review_every"],
             modules=modules, capstone=capstone_spec, assets=assets, content_hash=content_hash, folder=self.folder,
-            credential=credential,
+            credential=credential, prerequisites=tuple(meta.get("prerequisites", [])),
         )
 
     def _read_credential(self, mapping, written, meta, modules, capstone_spec, course_yml) -> CredentialRule | None:
@@ -212,8 +252,10 @@ class _CourseLoader:
         recertification = tuple(f"{module.slug}/{item.slug}" for module in modules for item in module.items
                                 if item.kind == "quiz" and item.quiz
                                 and item.quiz.settings.get("role") == "recertification")
+        placement = frozenset(module.slug for module in modules if module.placement is not None)
         course = CourseAssessments(meta.get("title", ""), meta.get("summary", ""), tuple(meta.get("skills") or ()),
-                                   quizzes, recertification, capstone_spec is not None, frozenset(self.assets))
+                                   quizzes, recertification, capstone_spec is not None, frozenset(self.assets),
+                                   placement)
         section = mapping.sub("credential") if isinstance(written, dict) else None
         rule, problems = parse_credential(section, written, course, self.show(course_yml))
         self.problems.extend(problems)
@@ -304,12 +346,33 @@ class _CourseLoader:
                 self.problems.append(exc.problem)
                 continue
             meta = validate_mapping(mapping, MODULE_FIELDS, self.show(module_yml), self.problems, "module.yml")
+            self._check_module_prerequisites(module_yml, mapping, meta, slug, [m[1] for m in modules])
             items = self._read_items(entry, slug)
+            self._check_one_placement(items)
             modules.append((entry, slug, position, meta, items))
         if not modules and not self.has_new_errors():
             self.problem(self.folder, 0, "the course has no modules; add a folder such as `01-introduction/` "
                                          "with a module.yml and a lesson")
         return modules
+
+    def _check_module_prerequisites(self, module_yml: Path, mapping, meta: dict, slug: str,
+                                    earlier: list[str]) -> None:
+        """A module may require earlier modules only: the outline reads top to bottom, and no cycle can form."""
+        line = mapping.key_lines.get("prerequisites", 1)
+        for required in meta.get("prerequisites", []):
+            if required == slug:
+                self.problem(module_yml, line, f"prerequisites: `{slug}` is this module; list the earlier modules "
+                                               "a learner must complete first")
+            elif required not in earlier:
+                named = ", ".join(f"`{s}`" for s in earlier) or "none: this is the first module"
+                self.problem(module_yml, line, f"prerequisites: `{required}` is not an earlier module of this course; "
+                                               f"use the slug of a module before this one (earlier modules: {named})")
+
+    def _check_one_placement(self, items: list[_PendingItem]) -> None:
+        placements = [i for i in items if i.quiz is not None and i.quiz.settings.get("role") == "placement"]
+        for extra in placements[1:]:
+            self.problem(extra.path, 1, f"a module has at most one placement quiz (role: placement), and "
+                                        f"{placements[0].path.name} is already one; give this quiz `role: module`")
 
     def _read_items(self, module_dir: Path, module_slug: str) -> list[_PendingItem]:
         items: list[_PendingItem] = []
@@ -399,7 +462,8 @@ class _CourseLoader:
                        pending: list[_PendingItem]) -> ModuleSpec:
         items = tuple(self._finish_item(item) for item in pending)
         return ModuleSpec(slug=slug, position=position, title=meta.get("title", slug), summary=meta.get("summary", ""),
-                          items=items, content_hash=_hash(meta, [i.content_hash for i in items]))
+                          items=items, content_hash=_hash(meta, [i.content_hash for i in items]),
+                          prerequisites=tuple(meta.get("prerequisites", [])))
 
     def _finish_item(self, pending: _PendingItem) -> ItemSpec:
         html = ""

@@ -50,6 +50,11 @@ class ItemSpec:
     question_html: tuple[dict[str, str], ...] = ()  # per question: its texts rendered (render_question)
     capstone: Capstone | None = None  # kind "capstone": deliverables, rubric, pass rule and checks
 
+    @property
+    def quiz_role(self) -> str | None:
+        """A quiz's role (module, placement, recertification); None for other kinds."""
+        return self.quiz.settings.get("role", "module") if self.quiz else None
+
 
 @dataclass(frozen=True)
 class ModuleSpec:
@@ -59,6 +64,12 @@ class ModuleSpec:
     summary: str
     items: tuple[ItemSpec, ...]
     content_hash: str
+    prerequisites: tuple[str, ...] = ()  # slugs of earlier modules of the course to complete first
+
+    @property
+    def placement(self) -> ItemSpec | None:
+        """The module's placement quiz (role `placement`), which tests a learner out of it."""
+        return next((i for i in self.items if i.quiz_role == "placement"), None)
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class CourseSpec:
     content_hash: str
     folder: Path
     credential: CredentialRule | None = None  # what the course awards (lms/content/credential.py)
+    prerequisites: tuple[str, ...] = ()  # slugs of courses to complete before enrolling in this one
 
     @property
     def items(self) -> list[ItemSpec]:

@@ -72,7 +72,9 @@ _LEARNER_QUERY = (
 _QUIZZES_QUERY = (
     select(Item.course_id, Module.slug, Item.slug, Item.id, Item.title,
            exists().where(ItemCompletion.enrollment_id.in_(_ENROLLMENT_IDS), ItemCompletion.item_id == Item.id,
-                          ItemCompletion.how == "passed"))
+                          ItemCompletion.how == "passed"),
+           exists().where(ItemCompletion.enrollment_id.in_(_ENROLLMENT_IDS), ItemCompletion.item_id == Item.id,
+                          ItemCompletion.how == "tested_out"))
     .join(Module, Module.id == Item.module_id)
     .where(Item.course_id.in_(_COURSE_IDS), Item.kind == "quiz", Item.retired_at.is_(None)))
 _other = aliased(Submission)
@@ -144,6 +146,7 @@ class EnrolledCourse:
     passed_ids: set[int]
     quizzes_by_ref: dict  # "module/quiz" -> an outline item (id, title)
     capstone: tuple[int | None, str | None]  # the live capstone's item id, its latest version's state
+    tested_out_ids: frozenset[int] = frozenset()  # items completed by testing out of their module
 
 
 # Course id -> (content hash, its live achievement or None), as the outline cache does (decision 0004):
@@ -182,7 +185,7 @@ def blockers_of_enrolled(db: Session, email_verified: bool, courses: list[Enroll
     result = {c: Eligibility(None, None, ()) for c in by_id if c not in achievements}
     for course_id, (achievement_id, version_id, spec) in achievements.items():
         course = by_id[course_id]
-        quizzes = {ref: (item.id, item.title, item.id in course.passed_ids)
+        quizzes = {ref: (item.id, item.title, item.id in course.passed_ids, item.id in course.tested_out_ids)
                    for ref, item in course.quizzes_by_ref.items()}
         result[course_id] = Eligibility(achievement_id, version_id, _blockers(
             spec, course.track, email_verified, quizzes, course.capstone))
@@ -190,16 +193,22 @@ def blockers_of_enrolled(db: Session, email_verified: bool, courses: list[Enroll
 
 
 def _blockers(spec: dict, track: str, email_verified: bool, quizzes: dict[str, tuple], capstone: tuple) -> tuple:
-    """The rules, from the facts: ``quizzes`` "module/quiz" -> (item id, title, passed); ``capstone``
-    (item id, state of the latest version)."""
+    """The rules, from the facts: ``quizzes`` "module/quiz" -> (item id, title, passed, tested out of its
+    module); ``capstone`` (item id, state of the latest version)."""
     blockers: list[Blocker] = []
     if not email_verified:
         blockers.append(Blocker("verify_email", "Verify your email address"))
     if track != "credential":
         blockers.append(Blocker("credential_track", "Switch to the credential track"))
+    test_out_counts = spec["requires"].get("test_out", False)
     for ref in spec["requires"]["quizzes"]:
-        item_id, title, done = quizzes.get(ref, (None, ref, False))
-        if not done:
+        item_id, title, passed, tested_out = quizzes.get(ref, (None, ref, False, False))
+        if passed or (tested_out and test_out_counts):
+            continue
+        if tested_out:  # mastered by the placement quiz, which this credential does not accept in its place
+            blockers.append(Blocker("quiz", f"Pass the quiz “{title}” (testing out of its module does not count "
+                                            "for the credential)", item_id))
+        else:
             blockers.append(Blocker("quiz", f"Pass the quiz “{title}”", item_id))
     if spec["requires"]["capstone"]:
         item_id, state = capstone
@@ -209,14 +218,14 @@ def _blockers(spec: dict, track: str, email_verified: bool, quizzes: dict[str, t
 
 
 def _quiz_states(db: Session, enrolled: dict[int, int], course_ids: list[int]) -> dict[int, dict]:
-    """Per course: "module/quiz" -> (item id, title, passed by the learner), in one statement."""
+    """Per course: "module/quiz" -> (item id, title, passed, tested out by the learner), in one statement."""
     if not course_ids:
         return {}
     states: dict[int, dict] = {}
     rows = db.connection().execute(_QUIZZES_QUERY, {"course_ids": course_ids,
                                                     "enrollment_ids": [enrolled[c] for c in course_ids]})
-    for course_id, module, item, item_id, title, done in rows:
-        states.setdefault(course_id, {})[f"{module}/{item}"] = (item_id, title, done)
+    for course_id, module, item, item_id, title, passed, tested_out in rows:
+        states.setdefault(course_id, {})[f"{module}/{item}"] = (item_id, title, passed, tested_out)
     return states
 
 

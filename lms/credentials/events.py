@@ -17,7 +17,7 @@ from lms.credentials.issuance import issue_if_eligible
 from lms.credentials.renewal import renew
 from lms.db import utcnow
 from lms.enrollments.models import Enrollment
-from lms.enrollments.services import item_completed
+from lms.enrollments.services import item_completed, track_changed
 from lms.quizzes.models import QuizAttempt, QuizConfig
 from lms.quizzes.services import quiz_submitted
 
@@ -25,10 +25,15 @@ from lms.quizzes.services import quiz_submitted
 @item_completed.connect
 def issue_after_an_assessment_passed(db: Session, *, enrollment_id: int, item_id: int, course_id: int,
                                      how: str) -> None:
-    if how != "passed":
-        return  # (a lesson read removes no blocker)
+    if how not in ("passed", "tested_out"):
+        return  # (a lesson read removes no blocker; a module tested out may, when the course accepts it)
     user_id = db.scalar(select(Enrollment.user_id).where(Enrollment.id == enrollment_id))
     issue_if_eligible(db, user_id, course_id)
+
+
+@track_changed.connect
+def issue_after_switching_to_the_credential_track(db: Session, *, enrollment: Enrollment) -> None:
+    issue_if_eligible(db, enrollment.user_id, enrollment.course_id)
 
 
 @email_verified.connect

@@ -266,13 +266,19 @@ def _record(db: Session, settings, enrollment_id: int | None, course_id: int, sp
                 .where(QuizAttempt.enrollment_id == enrollment_id, QuizAttempt.passed.is_(True),
                        QuizAttempt.points_possible > 0)
                 .group_by(QuizAttempt.quiz_item_id).subquery())
-        rows = db.execute(select(Module.slug, Item.slug, Item.title, QuizConfig.settings, best.c.percent)
+        rows = db.execute(select(Module.slug, Item.slug, Item.title, QuizConfig.settings, best.c.percent,
+                                 Module.title)
                           .join(Module, Module.id == Item.module_id)
                           .join(QuizConfig, QuizConfig.item_id == Item.id)
                           .outerjoin(best, best.c.quiz_item_id == Item.id)
                           .where(Item.course_id == course_id, Item.kind == "quiz")).all()
         by_ref = {f"{module}/{item}": (title, quiz_settings, percent)
-                  for module, item, title, quiz_settings, percent in rows}
+                  for module, item, title, quiz_settings, percent, _module_title in rows}
+        # A module's passed placement quiz: the evidence for its quizzes when the learner tested out.
+        placements = {module: (title, quiz_settings, percent, module_title)
+                      for module, _item, title, quiz_settings, percent, module_title in rows
+                      if quiz_settings.get("role") == "placement" and percent is not None}
+        tested_out_modules = set()
         for ref in refs:
             if ref not in by_ref:
                 continue
@@ -283,6 +289,15 @@ def _record(db: Session, settings, enrollment_id: int | None, course_id: int, sp
                                            required_value=None if pass_score is None else f"{pass_score:g}"))
             if percent is not None:
                 results.append(LearnerResult(result_id, value=f"{round(percent):d}"))
+            elif spec["requires"].get("test_out") and ref.split("/")[0] in placements:
+                tested_out_modules.add(ref.split("/")[0])
+        for module in sorted(tested_out_modules):
+            title, quiz_settings, percent, module_title = placements[module]
+            pass_score = quiz_settings.get("pass_score")
+            evidence.append(EvidenceItem(
+                name=f"Placement quiz: {title}", genre="Placement test",
+                narrative=f"Tested out of the module “{module_title}” with {round(percent):d}% on its placement "
+                          f"quiz" + (f" (pass mark {pass_score:g}%)." if pass_score is not None else ".")))
     if spec["requires"]["capstone"] and enrollment_id is not None:
         row = db.execute(select(Submission, Review, Item.title)
                          .join(Review, Review.submission_id == Submission.id)

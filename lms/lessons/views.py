@@ -54,11 +54,21 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
     outline = _outline()
     item = _step_or_404(outline, module_slug, item_slug)
     done_ids = access_.completed_ids
+    progress = enrollments.summarize(outline, done_ids, item.id)
+    lock = enrollments.item_lock(outline, progress.locks, item) if access_.enrollment_id is not None else None
+    outline_markup = outline_html(outline, done_ids, item.id, access_.updated_ids, progress.locks)
+    if lock is not None:
+        go_to = {m.id: next((step for step in m.steps if step.id not in done_ids), None) for m in lock.waiting_for}
+        return render_template("lessons/locked.html", outline=outline, item=item, lock=lock, progress=progress,
+                               outline_html=outline_markup, go_to=go_to), 403
     if access_.enrollment_id is not None and item.takeable and access_.last_item_id != item.id:
         enrollments.record_visit(db, access_.enrollment_id, item.id)
         db.commit()
+    updated = item.id in access_.updated_ids
+    if updated:  # shown once more as updated on this page; read now, so not on the next
+        enrollments.mark_reread(db, access_.enrollment_id, item.id)
+        db.commit()
     previous_step, next_step = outline.neighbours(item)
-    progress = enrollments.summarize(outline, done_ids, item.id)
     panel = ITEM_PANELS.get(item.kind)
     if panel is not None:
         html = panel(ItemPage(outline, item, access_.enrollment_id, done_ids))
@@ -67,8 +77,22 @@ def lesson(course_slug: str, module_slug: str, item_slug: str):
     return render_template(
         "lessons/lesson.html", outline=outline, item=item, html=html,
         done_ids=done_ids, previous_step=previous_step, next_step=next_step, progress=progress,
-        enrolled=access_.enrollment_id is not None, outline_html=outline_html(outline, done_ids, item.id),
+        enrolled=access_.enrollment_id is not None, outline_html=outline_markup, updated=updated,
     )
+
+
+def lock_of(outline: catalog.Outline, item: catalog.OutlineItem) -> enrollments.ModuleLock | None:
+    """What keeps the enrolled learner out of this item (its module's unfinished prerequisites), if anything."""
+    access_ = g.course_access
+    if access_.enrollment_id is None:
+        return None  # course staff preview everything
+    locks = enrollments.module_locks(outline, access_.completed_ids)
+    return enrollments.item_lock(outline, locks, item)
+
+
+def locked_message(lock: enrollments.ModuleLock) -> str:
+    names = " and ".join(f"“{m.title}”" for m in lock.waiting_for)
+    return f"“{lock.module.title}” opens when you complete {names}."
 
 
 @bp.route("/courses/<course_slug>/<module_slug>/<item_slug>/done", methods=["POST"])
@@ -81,6 +105,10 @@ def mark_done(course_slug: str, module_slug: str, item_slug: str):
     form = ActionForm()
     if access_.enrollment_id is None or item.kind != "lesson" or not form.validate_on_submit():
         flash("Only a lesson of a course you are enrolled in can be marked as done.", "error")
+        return redirect(item.url)
+    lock = lock_of(outline, item)
+    if lock is not None:
+        flash(locked_message(lock), "error")
         return redirect(item.url)
     db = get_db()
     enrollments.complete_item(db, access_.enrollment_id, item.id, "read")

@@ -32,6 +32,7 @@ class CourseCard:
     # the latest capstone version.
     passed_ids: set[int]
     capstone_state: str | None
+    tested_out_ids: frozenset[int] = frozenset()
 
 
 # Built once: composing the statement would cost more than running it.
@@ -40,7 +41,8 @@ _DASHBOARD_QUERY = (
            Enrollment.last_activity_at, Course.id, Course.slug, Course.title, Course.content_hash,
            enrollments.completed_ids_subquery(Enrollment.id),
            enrollments.completed_ids_subquery(Enrollment.id, how="passed"),
-           capstones.latest_state_subquery(Enrollment.id))
+           capstones.latest_state_subquery(Enrollment.id),
+           enrollments.completed_ids_subquery(Enrollment.id, how="tested_out"))
     .join(Course, Course.id == Enrollment.course_id)
     .where(Enrollment.user_id == bindparam("user_id"), Course.retired_at.is_(None))
     .order_by(Enrollment.last_activity_at.desc(), Enrollment.id.desc())
@@ -58,12 +60,13 @@ def learner_dashboard(db: Session, user_id: int) -> list[CourseCard]:
     outlines = get_outlines(db, [(row[5], row[8]) for row in rows])
     cards = []
     for (enrollment_id, track, last_item_id, enrolled_at, active_at, course_id, slug, title, _hash, done_list,
-         passed_list, capstone_state) in rows:
+         passed_list, capstone_state, tested_out_list) in rows:
         outline = outlines[course_id]
         done = enrollments.parse_completed_ids(done_list)
         cards.append(CourseCard(course_id, enrollment_id, slug, title, track, enrolled_at, active_at, outline,
                                 enrollments.summarize(outline, done, last_item_id),
-                                enrollments.parse_completed_ids(passed_list), capstone_state))
+                                enrollments.parse_completed_ids(passed_list), capstone_state,
+                                frozenset(enrollments.parse_completed_ids(tested_out_list))))
     return cards
 
 
@@ -72,4 +75,4 @@ def credential_facts(card: CourseCard) -> EnrolledCourse:
     capstone = card.outline.capstone
     return EnrolledCourse(card.course_id, card.outline.content_hash, card.enrollment_id, card.track,
                           card.passed_ids, card.outline.quizzes_by_ref,
-                          (capstone.id if capstone else None, card.capstone_state))
+                          (capstone.id if capstone else None, card.capstone_state), card.tested_out_ids)

@@ -407,8 +407,11 @@ def _after_result(db: Session, attempt: QuizAttempt, quiz: QuizInfo, result: dic
     for name, value in {**changed, "points_earned": result["earned"], "points_possible": result["possible"],
                         "pending": result["pending_essays"], "passed": result["passed_now"]}.items():
         set_committed_value(attempt, name, value)
-    if attempt.passed and quiz.settings.get("role", "module") == "module":
+    role = quiz.settings.get("role", "module")
+    if attempt.passed and role == "module":
         enrollments.complete_item(db, attempt.enrollment_id, attempt.quiz_item_id, "passed")
+    elif attempt.passed and role == "placement":  # tested out: the module counts as mastered
+        enrollments.test_out_module(db, attempt.enrollment_id, attempt.quiz_item_id)
     quiz_submitted.send(db, attempt=attempt)
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from lms.catalog import services as catalog
 from lms.db import get_db, utcnow
 from lms.errors import DomainError
-from lms.lessons.views import ITEM_PANELS, ItemPage
+from lms.lessons.views import ITEM_PANELS, ItemPage, lock_of, locked_message
 from lms.questions.model import FillInBlanks, Question
 from lms.questions.scoring import match_text, numeric_matches, parse_number
 from lms.quizzes import services
@@ -70,8 +70,12 @@ ITEM_PANELS["quiz"] = quiz_panel
 @bp.route(QUIZ_PATH + "/attempts", methods=["POST"])
 @access("enrolled")
 def start(course_slug: str, module_slug: str, item_slug: str):
-    _outline, item = _quiz_item(module_slug, item_slug)
+    outline, item = _quiz_item(module_slug, item_slug)
     db = get_db()
+    lock = lock_of(outline, item)
+    if lock is not None:
+        flash(locked_message(lock), "error")
+        return redirect(item.url)
     try:
         quiz = services.get_quiz(db, item.id, g.course_access.content_hash)
         attempt = services.start_attempt(db, _enrollment_id(), quiz, utcnow())
@@ -95,7 +99,13 @@ class QuestionView:
     shown: dict
     final: bool  # the answer can no longer change (checked, or the attempt is submitted)
     feedback_visible: bool
-    lesson: catalog.OutlineItem | None = None  # the lesson that teaches it (the question's lesson=)
+    # The lessons that teach it: the one its lesson= names, else the lessons of the quiz's module.
+    lessons: tuple[catalog.OutlineItem, ...] = ()
+
+    @property
+    def missed(self) -> bool:
+        status = self.answer.status if self.answer else "unanswered"
+        return self.question.scored and status in ("incorrect", "partial", "unanswered")
 
     @property
     def field(self) -> str:
@@ -133,12 +143,21 @@ def feedback_visible(settings: dict, attempt: QuizAttempt, answer: AttemptAnswer
     return attempt.state == "submitted"
 
 
-def _lesson_for(outline: catalog.Outline, quiz_item: catalog.OutlineItem, slug: str | None):
-    """The lesson a question points to: in the quiz's own module first, then anywhere in the course."""
+def _lessons_for(outline: catalog.Outline, quiz_item: catalog.OutlineItem,
+                 slug: str | None) -> tuple[catalog.OutlineItem, ...]:
+    """The lessons a question points to: the one its lesson= names (in the quiz's own module first, then
+    anywhere in the course), else every lesson of the quiz's module."""
     if not slug:
-        return None
+        return tuple(i for i in outline.items if i.kind == "lesson" and i.module_slug == quiz_item.module_slug)
     lessons = [i for i in outline.items if i.kind == "lesson" and i.slug == slug]
-    return next((i for i in lessons if i.module_slug == quiz_item.module_slug), lessons[0] if lessons else None)
+    named = next((i for i in lessons if i.module_slug == quiz_item.module_slug), lessons[0] if lessons else None)
+    return (named,) if named else ()
+
+
+def lessons_to_study(views: list[QuestionView]) -> list[catalog.OutlineItem]:
+    """The lessons behind the missed questions of a submitted attempt, each once, in course order."""
+    found = {lesson.id: lesson for view in views if view.missed for lesson in view.lessons}
+    return sorted(found.values(), key=lambda lesson: tuple(int(n) for n in lesson.number.split(".")))
 
 
 def _question_views(attempt: QuizAttempt, settings: dict, outline: catalog.Outline,
@@ -155,7 +174,7 @@ def _question_views(attempt: QuizAttempt, settings: dict, outline: catalog.Outli
         views.append(QuestionView(number, version, question, entry["order"], answer,
                                   displayed(question, entry["order"], answer.response if answer else None), final,
                                   feedback_visible(settings, attempt, answer),
-                                  _lesson_for(outline, quiz_item, question.lesson)))
+                                  _lessons_for(outline, quiz_item, question.lesson)))
     return views
 
 
@@ -176,9 +195,14 @@ def attempt_page(course_slug: str, module_slug: str, item_slug: str, number: int
     views = _question_views(attempt, quiz.settings, outline, item)
     template = "quizzes/attempt.html" if attempt.state == "open" else "quizzes/review.html"
     seconds_left = max(0, int((attempt.deadline - now).total_seconds())) if attempt.deadline else None
+    visible = feedback_visible(quiz.settings, attempt, None)
+    # After a failed attempt, where to go next: shown with the feedback, and always after a placement
+    # quiz (its point is to tell the learner what to study).
+    study = lessons_to_study(views) if attempt.state == "submitted" and not attempt.passed and not attempt.pending \
+        and (visible or item.quiz_role == "placement") else []
     return render_template(template, outline=outline, item=item, attempt=attempt, quiz=quiz, questions=views,
-                           seconds_left=seconds_left,
-                           feedback_visible=feedback_visible(quiz.settings, attempt, None), render_cloze=render_cloze)
+                           seconds_left=seconds_left, feedback_visible=visible, render_cloze=render_cloze,
+                           study=study)
 
 
 def _collect(attempt: QuizAttempt) -> dict[int, object]:

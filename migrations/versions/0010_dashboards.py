@@ -97,9 +97,26 @@ def upgrade() -> None:
     with op.batch_alter_table('modules', schema=None) as batch_op:
         batch_op.add_column(sa.Column('prerequisites', sa.JSON(), nullable=False, server_default='[]'))
 
+    # Each quiz's role moves onto its item, so the outline (which reads items alone) can tell module
+    # quizzes (steps) from placement and recertification quizzes; existing quizzes take their stored role.
+    with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('quiz_role', sa.String(length=20), nullable=True))
+    op.execute("UPDATE items SET quiz_role = COALESCE("
+               "(SELECT quizzes.role FROM quizzes WHERE quizzes.item_id = items.id), 'module') "
+               "WHERE kind = 'quiz'")
+    with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.create_check_constraint('quizzes_have_a_role', "(kind = 'quiz') = (quiz_role IS NOT NULL)")
+        batch_op.create_check_constraint('known_quiz_role',
+                                         "quiz_role IN ('module', 'placement', 'recertification')")
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_items_known_quiz_role'), type_='check')
+        batch_op.drop_constraint(op.f('ck_items_quizzes_have_a_role'), type_='check')
+        batch_op.drop_column('quiz_role')
+
     with op.batch_alter_table('modules', schema=None) as batch_op:
         batch_op.drop_column('prerequisites')
 
