@@ -98,5 +98,6 @@ def test_the_demo_courses_sync_their_quizzes(db, app):
     from tests.conftest import ROOT
 
     _sync(db, app, ROOT / "courses")
-    assert len(db.scalars(select(QuizConfig)).all()) == 12
+    assert len(db.scalars(select(QuizConfig)).all()) == 13
+    assert [c.role for c in db.scalars(select(QuizConfig))].count("placement") == 1
     assert len(_live(db)) >= 50
