@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import case, exists, insert, select, update
+from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -352,6 +352,17 @@ def mark_all_read(db: Session, user_id: int, now: datetime | None = None) -> int
     if marked.rowcount:
         _decrement_unread(db, user_id, marked.rowcount)
     return marked.rowcount
+
+
+_LATEST_UNREAD = (select(Notification.id, Notification.kind, Notification.title, Notification.link,
+                         Notification.created_at)
+                  .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+                  .order_by(Notification.id.desc()).limit(bindparam("limit")))
+
+
+def latest_unread(db: Session, user_id: int, limit: int = 5) -> list:
+    """The newest unread notifications (id, kind, title, link, created_at), for the dashboard: one statement."""
+    return db.connection().execute(_LATEST_UNREAD, {"user_id": user_id, "limit": limit}).all()
 
 
 def unread_count(db: Session, user_id: int) -> int:

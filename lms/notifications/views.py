@@ -53,7 +53,7 @@ def mark_all_read():
         db.commit()
         flash(f"Marked {marked} notification{'s' if marked != 1 else ''} as read." if marked
               else "There was nothing unread.", "success" if marked else "info")
-    return redirect(url_for("notifications.index"))
+    return redirect(safe_next(request.form.get("next"), "notifications.index"))
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])

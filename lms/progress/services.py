@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms.capstones import services as capstones
@@ -15,6 +15,7 @@ from lms.catalog.services import Outline, get_outlines
 from lms.credentials.eligibility import EnrolledCourse
 from lms.enrollments import services as enrollments
 from lms.enrollments.models import Enrollment
+from lms.quizzes.models import QuizAttempt
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,26 @@ def learner_dashboard(db: Session, user_id: int) -> list[CourseCard]:
                                 enrollments.parse_completed_ids(passed_list), capstone_state,
                                 frozenset(enrollments.parse_completed_ids(tested_out_list))))
     return cards
+
+
+_BEST_SCORES = (
+    select(QuizAttempt.enrollment_id, QuizAttempt.quiz_item_id,
+           func.max(QuizAttempt.points_earned * 100.0 / QuizAttempt.points_possible))
+    .where(QuizAttempt.enrollment_id.in_(bindparam("enrollment_ids", expanding=True)),
+           QuizAttempt.state == "submitted", QuizAttempt.points_possible > 0)
+    .group_by(QuizAttempt.enrollment_id, QuizAttempt.quiz_item_id)
+)
+
+
+def best_quiz_scores(db: Session, enrollment_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Per enrollment: each quiz's best submitted score in whole percent (floor), in one statement."""
+    scores: dict[int, dict[int, int]] = {}
+    if enrollment_ids:
+        for enrollment_id, item_id, percent in db.connection().execute(_BEST_SCORES,
+                                                                       {"enrollment_ids": enrollment_ids}):
+            if percent is not None:
+                scores.setdefault(enrollment_id, {})[item_id] = int(percent)
+    return scores
 
 
 def credential_facts(card: CourseCard) -> EnrolledCourse:

@@ -9,6 +9,7 @@ from lms.credentials.held import held_credentials
 from lms.credentials.pathways import pathway_progress
 from lms.credentials.renewal import renewal_statuses
 from lms.db import get_db, utcnow
+from lms.notifications.services import latest_unread
 from lms.progress import services
 from lms.security import access
 
@@ -33,5 +34,8 @@ def dashboard():
     # current credential (no statement then), else two.
     pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
         if any(h.current for h in held) else []
+    scores = services.best_quiz_scores(db, [c.enrollment_id for c in cards])
+    # Unread notifications only when the stored counter says there are some (no statement otherwise).
+    notices = latest_unread(db, current_user.id) if current_user.unread_notifications else []
     return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
-                           pathways=pathways, renewals=renewals, now=now)
+                           pathways=pathways, renewals=renewals, now=now, scores=scores, notices=notices)

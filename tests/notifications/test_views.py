@@ -7,8 +7,10 @@ import re
 from flask import url_for
 from sqlalchemy import select
 
+from lms.auth.models import User
 from lms.jobs.models import Job
 from lms.notifications import services
+from lms.notifications.models import Notification
 from tests.conftest import Auth, csrf_token
 
 
@@ -76,9 +78,9 @@ def test_the_header_count_costs_no_sql_statement(app, auth, db, make_user, count
     _notify(db, busy, 5)
 
     def statements(client) -> tuple[int, str]:
-        client.get("/dashboard")
+        client.get("/courses")
         with count_queries() as counter:
-            page = client.get("/dashboard").get_data(as_text=True)
+            page = client.get("/courses").get_data(as_text=True)
         return counter.count, page
 
     auth.login("busy@example.com")
@@ -89,8 +91,32 @@ def test_the_header_count_costs_no_sql_statement(app, auth, db, make_user, count
     assert "Notifications (5<" in busy_page and "Notifications (" not in quiet_page
     assert busy_count == quiet_count
     with count_queries() as counter:
-        auth.client.get("/dashboard")
+        auth.client.get("/courses")
     assert not [s for s in counter.statements if re.search(r"\bnotifications\b", s)]  # the table is never read
+    # (The dashboard reads the newest unread ones, and only when the counter says there are some.)
+
+
+def test_the_dashboard_lists_unread_notifications_to_dismiss(app, auth, db, make_user, count_queries):
+    busy = make_user("busy@example.com")
+    _notify(db, busy, 7)
+    auth.login("busy@example.com")
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert page.count('<input type="hidden" name="next" value="/dashboard">') == 6  # five, and "Dismiss all"
+    first = db.scalar(select(Notification.id).where(Notification.user_id == busy.id)
+                      .order_by(Notification.id.desc()).limit(1))
+    response = auth.post(f"/notifications/{first}/read", {"next": "/dashboard"}, form_page="/dashboard")
+    assert response.location.endswith("/dashboard")
+    db.expire_all()
+    assert db.get(User, busy.id).unread_notifications == 6
+    response = auth.post("/notifications/read-all", {"next": "/dashboard"}, form_page="/dashboard")
+    assert response.location.endswith("/dashboard")
+    quiet = auth.client.get("/dashboard").get_data(as_text=True)
+    assert "New for you" not in quiet
+    # Someone else's notification cannot be dismissed.
+    other = make_user("other@example.com")
+    _notify(db, other, 1)
+    theirs = db.scalar(select(Notification.id).where(Notification.user_id == other.id))
+    assert auth.post(f"/notifications/{theirs}/read", {"next": "/dashboard"}, form_page="/dashboard").status_code == 404
 
 
 def test_the_header_link_is_the_list_page(app):

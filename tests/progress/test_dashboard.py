@@ -67,3 +67,35 @@ def test_lesson_page_queries_do_not_grow_with_enrollments(app, auth, count_queri
     few_count = _statements(other, count_queries, url)
     assert many_count == few_count
     assert many_count <= 5
+
+
+def test_dashboard_shows_best_quiz_scores_and_unchanged_statements_with_attempts(
+        app, db, auth, count_queries, make_user, courses_root, enroll):
+    from sqlalchemy import select
+
+    from lms.catalog.models import Course, Item
+    from lms.db import utcnow
+    from lms.quizzes.demo import pass_quiz
+    from tests.enrollments.test_adaptive_paths import _fail_quiz, _sync, _write
+
+    courses = [_sync(db, app, _write(courses_root, f"scored-{n}", modules=2, module_quizzes=(1, 2)))
+               for n in range(3)]
+    busy, quiet = make_user("busy@example.com"), make_user("quiet@example.com")
+    for course in courses:
+        quizzes = db.scalars(select(Item.id).where(Item.course_id == course.id, Item.kind == "quiz")
+                             .order_by(Item.id)).all()
+        enrollment = enroll(busy, course)
+        _fail_quiz(db, enrollment.id, quizzes[0])
+        pass_quiz(db, enrollment.id, quizzes[0], utcnow())
+        db.commit()
+        enroll(quiet, course)
+    auth.login("busy@example.com")
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert page.count("Best quiz scores: 1.3 100% · 2.3 not taken") == 3
+    busy_count = _statements(auth.client, count_queries, "/dashboard")
+    other = app.test_client()
+    from tests.conftest import Auth
+    Auth(other).login("quiet@example.com")
+    assert "Best quiz scores: 1.3 not taken · 2.3 not taken" in other.get("/dashboard").get_data(as_text=True)
+    assert busy_count == _statements(other, count_queries, "/dashboard")
+    assert db.scalar(select(Course.id).where(Course.slug == "scored-0")) is not None
