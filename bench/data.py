@@ -3,7 +3,8 @@
 Everything lives in the instance folder given to :func:`prepare` (the bench passes a new temporary
 folder each run), never in the project's own ``instance/``. The real course
 ``python-data-analysis`` is synced as it is, plus copies of it under other slugs, so the learner can
-hold ten enrollments of realistic size; in each, the first 30-60% of the lessons are completed.
+hold twenty enrollments of realistic size; in each, the first 30-60% of the lessons are completed
+and the first module's quiz is passed (so the dashboard shows quiz scores).
 
 For the quiz scenario, a small generated course holds a quiz of 20 mixed questions (bench.quiz);
 its own learners (one or more per wrk connection, none of them the learner above, whose pages
@@ -29,7 +30,7 @@ from bench.quiz import GRADING_LEARNER, QuizData, store_quiz_data, write_quiz_co
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_COURSES = ROOT / "courses"
 LESSON_COURSE = "python-data-analysis"  # the course whose lesson page is measured
-ENROLLMENTS = 10
+ENROLLMENTS = 20
 LEARNER_NAME = "Avery Benchmark-Learner"  # unusual on purpose: the page checks look for it
 LEARNER_EMAIL = "avery.learner@example.com"
 DONE_FRACTION = (0.30, 0.60)
@@ -174,9 +175,10 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
     from lms.catalog.services import get_outline, sync_courses  # noqa: PLC0415
     from lms.content import load_courses  # noqa: PLC0415
     from lms.content.specs import LESSON_PATH  # noqa: PLC0415
-    from lms.db import get_db  # noqa: PLC0415
+    from lms.db import get_db, utcnow  # noqa: PLC0415
     from lms.enrollments.services import complete_item, enroll, record_visit  # noqa: PLC0415
     from lms.migrate import upgrade  # noqa: PLC0415
+    from lms.quizzes.demo import pass_quiz  # noqa: PLC0415
 
     upgrade(settings.database_url)
     loaded = load_courses(courses_dir)
@@ -199,7 +201,11 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
         enrollment = enroll(db, user.id, course, track="credential")
         done = round(len(steps) * rng.uniform(*DONE_FRACTION))
         for step in steps[:done]:
-            complete_item(db, enrollment.id, step.id, "read")
+            if step.kind == "lesson":
+                complete_item(db, enrollment.id, step.id, "read")
+        first_quiz = next((step for step in steps if step.kind == "quiz"), None)
+        if first_quiz is not None:
+            pass_quiz(db, enrollment.id, first_quiz.id, utcnow())
         completed[slug] = f"{done}/{len(steps)}"
         if slug == LESSON_COURSE:
             lesson = steps[1]  # the learner's second lesson

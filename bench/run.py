@@ -2,7 +2,7 @@
 
 Both apps run under gunicorn with the same flags (2 sync workers) on free loopback ports. wrk drives
 them from this machine, interleaved: in each of three rounds hello-world, the lesson page, the
-dashboard of a learner with ten enrollments, the grader queue (10,000 waiting versions in 50
+dashboard of a learner with twenty enrollments, the grader queue (10,000 waiting versions in 50
 courses, bench/grading.py), the public page of a credential (anonymous; bench/credentials.py),
 then the quiz scenario (learners starting and submitting attempts at a quiz of 20 mixed questions,
 bench/wrk_quiz.lua), which runs wrk with one
