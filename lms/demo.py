@@ -13,6 +13,7 @@ from lms.catalog.models import Course
 from lms.catalog.services import get_outline
 from lms.credentials.demo import load_demo_credentials
 from lms.enrollments import services as enrollments
+from lms.spaced_review.demo import load_demo_review_cards
 
 # Documented in README; used only by this development command, never by a production setting.
 DEMO_PASSWORD_DEFAULT = "skillmark-demo"
@@ -72,4 +73,5 @@ def load_demo(db: Session, hasher: PasswordHasher, password: str, store=None) ->
     if added:
         lines.append(f"Demo capstone submissions: {added} (the grader's queue is at /grading)")
     lines.extend(load_demo_credentials(db))
+    lines.extend(load_demo_review_cards(db))
     return lines

@@ -378,6 +378,11 @@ class Outline:
         return tuple(i for i in self.items if i.is_step) + capstone
 
     @cached_property
+    def module_quizzes(self) -> tuple[OutlineItem, ...]:
+        """The quizzes that are steps (role "module"), in course order."""
+        return tuple(i for i in self.items if i.kind == "quiz" and i.quiz_role == "module")
+
+    @cached_property
     def has_prerequisites(self) -> bool:
         return any(m.prerequisites for m in self.modules)
 

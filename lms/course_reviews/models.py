@@ -18,8 +18,11 @@ class CourseReview(Base):
         CheckConstraint("(reply IS NULL AND reply_html IS NULL AND replied_at IS NULL) OR "
                         "(reply IS NOT NULL AND reply_html IS NOT NULL AND replied_at IS NOT NULL)",
                         name="reply_complete"),
-        # The catalog's average and count per course read this index alone.
+        # A course's rating distribution (GROUP BY rating) and the summary check read this index alone;
+        # the catalog itself reads courses.rating_count / rating_total, kept in step by the services.
         Index("ix_course_reviews_course_rating", "course_id", "rating"),
+        # The reviews page, newest first, one keyset page at a time (WHERE course_id = ? AND id < ?).
+        Index("ix_course_reviews_course_newest", "course_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,6 +12,7 @@ from lms.db import get_db, utcnow
 from lms.notifications.services import latest_unread
 from lms.progress import services
 from lms.security import access
+from lms.spaced_review import services as spaced_review
 
 bp = Blueprint("progress", __name__, template_folder="templates")
 
@@ -35,7 +36,9 @@ def dashboard():
     pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
         if any(h.current for h in held) else []
     scores = services.best_quiz_scores(db, [c.enrollment_id for c in cards])
+    review_due = spaced_review.due_counts_by_course(db, current_user.id, now) if cards else {}
     # Unread notifications only when the stored counter says there are some (no statement otherwise).
     notices = latest_unread(db, current_user.id) if current_user.unread_notifications else []
     return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
-                           pathways=pathways, renewals=renewals, now=now, scores=scores, notices=notices)
+                           pathways=pathways, renewals=renewals, now=now, scores=scores, notices=notices,
+                           review_due=review_due)

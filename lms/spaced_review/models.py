@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -36,3 +36,10 @@ class ReviewCard(Base):
     lapses: Mapped[int] = mapped_column(Integer, default=0)  # times it went back to box 1
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a quiz attempt last found the question missed (the attempt's submission time). A quiz event
+    # sent again for the same attempt (an essay graded later, a regrade) finds it equal and changes
+    # nothing, so a card is put back in box 1 once per attempt, never by a re-sent event.
+    missed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last review answer, so the outcome page (after the redirect) and a second tab that lost the
+    # race show what happened: {"question_id", "order", "response", "status", "fraction"}.
+    last_answer: Mapped[dict | None] = mapped_column(JSON)

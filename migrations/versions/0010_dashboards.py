@@ -44,6 +44,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('course_reviews', schema=None) as batch_op:
         batch_op.create_index('ix_course_reviews_course_rating', ['course_id', 'rating'], unique=False)
+        batch_op.create_index('ix_course_reviews_course_newest', ['course_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_course_reviews_user_id'), ['user_id'], unique=False)
 
     op.create_table('course_stats',
@@ -64,6 +65,8 @@ def upgrade() -> None:
     sa.Column('lapses', sa.Integer(), nullable=False),
     sa.Column('created_at', lms.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_reviewed_at', lms.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('missed_at', lms.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_answer', sa.JSON(), nullable=True),
     sa.CheckConstraint('box BETWEEN 1 AND 5', name=op.f('ck_review_cards_known_box')),
     sa.CheckConstraint('reviews >= 0 AND lapses >= 0', name=op.f('ck_review_cards_counts_not_negative')),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_review_cards_enrollment_id_enrollments'), ondelete='CASCADE'),
@@ -145,6 +148,7 @@ def downgrade() -> None:
     op.drop_table('course_stats')
     with op.batch_alter_table('course_reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_reviews_user_id'))
+        batch_op.drop_index('ix_course_reviews_course_newest')
         batch_op.drop_index('ix_course_reviews_course_rating')
 
     op.drop_table('course_reviews')
