@@ -11,6 +11,7 @@ from lms.auth.models import User
 from lms.capstones.demo import load_demo_capstones
 from lms.catalog.models import Course
 from lms.catalog.services import get_outline
+from lms.course_reviews.demo import load_demo_course_reviews
 from lms.credentials.demo import load_demo_credentials
 from lms.enrollments import services as enrollments
 from lms.spaced_review.demo import load_demo_review_cards
@@ -73,5 +74,6 @@ def load_demo(db: Session, hasher: PasswordHasher, password: str, store=None) ->
     if added:
         lines.append(f"Demo capstone submissions: {added} (the grader's queue is at /grading)")
     lines.extend(load_demo_credentials(db))
+    lines.extend(load_demo_course_reviews(db))  # (after capstones and credentials: it needs completed learners)
     lines.extend(load_demo_review_cards(db))
     return lines
