@@ -449,3 +449,20 @@ def grade(course_slug: str, submission_id: int):
 
 def claim_minutes() -> int:
     return int(services.CLAIM_DURATION / timedelta(minutes=1))
+
+
+# -- the grader dashboard ---------------------------------------------------------------------------------
+
+@bp.route("/grading/dashboard")
+@access("login")
+def dashboard():
+    """Queue size and oldest waiting version per graded course, and the grader's own reviews per week."""
+    from lms.capstones import dashboard as grading_dashboard  # noqa: PLC0415
+
+    db = get_db()
+    courses = services.graded_courses(db, current_user.id, current_user.is_admin)
+    if not courses:
+        return render_template("capstones/dashboard.html", board=None, is_admin=False), 403
+    board = grading_dashboard.grader_dashboard(db, current_user.id, courses, is_admin=current_user.is_admin,
+                                               now=utcnow())
+    return render_template("capstones/dashboard.html", board=board, is_admin=current_user.is_admin)
