@@ -14,6 +14,7 @@ from lms.catalog.services import get_outline
 from lms.course_reviews.demo import load_demo_course_reviews
 from lms.credentials.demo import load_demo_credentials
 from lms.enrollments import services as enrollments
+from lms.instructor.demo import load_demo_course_activity
 from lms.spaced_review.demo import load_demo_review_cards
 
 # Documented in README; used only by this development command, never by a production setting.
@@ -37,6 +38,9 @@ DEMO_PEOPLE = [
     ("jonas@example.com", "Jonas Berg", False, {"sql-fundamentals": 1.0}, {}),
     ("tom@example.com", "Tom Novak", False, {"sql-fundamentals": 0.8}, {}),
     ("noah@example.com", "Noah Fischer", False, {"sql-fundamentals": 1.0}, {}),
+    # Stopped early: learners at risk on the course dashboards (lms/instructor/demo.py).
+    ("omar@example.com", "Omar Haddad", False, {"python-data-analysis": 0.2, "web-accessibility-essentials": 0.3}, {}),
+    ("lena@example.com", "Lena Kowalski", False, {"sql-fundamentals": 0.2}, {}),
 ]
 # Who grades the demo capstone submissions (lms/capstones/demo.py), per course.
 DEMO_GRADER = "grader@example.com"
@@ -76,4 +80,5 @@ def load_demo(db: Session, hasher: PasswordHasher, password: str, store=None) ->
     lines.extend(load_demo_credentials(db))
     lines.extend(load_demo_course_reviews(db))  # (after capstones and credentials: it needs completed learners)
     lines.extend(load_demo_review_cards(db))
+    lines.extend(load_demo_course_activity(db))  # (last: the other demo loaders record activity as of now)
     return lines

@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.admin.services import MAX_ID, is_overdue
+from lms.admin.services import MAX_ID
 from lms.audit import services as audit
 from lms.audit.models import AuditEvent
+from lms.catalog.freshness import is_overdue
 from lms.catalog.models import Course, Item, Module
 from lms.catalog.services import sync_courses
 from lms.content import load_courses

@@ -9,24 +9,24 @@ Course folders (listing, preview, sync) are in ``lms.admin.folders``.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth import services as auth
 from lms.auth.models import COURSE_ROLES, CourseRole, User
-from lms.capstones.dashboard import WeekCount, count_per_week
 from lms.capstones.models import Submission, is_waiting
 from lms.capstones.services import waiting_time
+from lms.catalog.freshness import overdue_condition, review_due
 from lms.catalog.models import Course
 from lms.credentials.models import Credential
 from lms.db import utcnow
 from lms.enrollments.models import Enrollment
 from lms.errors import Conflict, DomainError, Forbidden, NotFound
+from lms.reports.weeks import WeekCount, count_per_week
 
 ACTIVE_DAYS = 7
 USERS_PAGE_SIZE = 25
@@ -52,35 +52,6 @@ class LastAdmin(Conflict):
 
 class OwnAdminFlag(Forbidden):
     pass
-
-
-# -- reviews due ------------------------------------------------------------------------------------
-
-def review_due(reviewed_on: date, every_months: int) -> date:
-    """The day a course's next review is due: ``reviewed_on`` plus ``every_months`` calendar months,
-    the day clamped to the end of a shorter month (31 January + 1 month = 28 or 29 February)."""
-    month_index = reviewed_on.month - 1 + every_months
-    year, month = reviewed_on.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(reviewed_on.day, calendar.monthrange(year, month)[1]))
-
-
-def is_overdue(reviewed_on: date | None, every_months: int | None, today: date) -> bool:
-    return reviewed_on is not None and every_months is not None and review_due(reviewed_on, every_months) < today
-
-
-def overdue_condition(today: date):
-    """SQL for ``is_overdue(Course.reviewed_on, Course.review_every_months, today)``, the same on every database.
-
-    Months are counted as ``year * 12 + month``: the review is overdue when (due month, review day)
-    comes before (this month, today) — which is exactly "due date < today" with the clamping of
-    ``review_due``, since today's day never exceeds the length of this month. ``extract`` is
-    spelled by SQLAlchemy for each backend (``EXTRACT`` on PostgreSQL, ``strftime`` on SQLite).
-    """
-    reviewed = Course.reviewed_on
-    due = ((extract("year", reviewed) * 12 + extract("month", reviewed) + Course.review_every_months) * 100
-           + extract("day", reviewed))
-    return and_(reviewed.is_not(None), Course.review_every_months.is_not(None),
-                due < (today.year * 12 + today.month) * 100 + today.day)
 
 
 @dataclass(frozen=True)

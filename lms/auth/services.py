@@ -155,6 +155,7 @@ class SessionUser:
     password_changed_at: datetime
     unread_notifications: int = 0  # the header's count (kept by lms.notifications)
     is_course_staff: bool = False  # instructor or grader of some course: the header links the grading queue
+    is_instructor: bool = False  # instructor of some course: the header links their course dashboards
 
     is_authenticated = True
     is_active = True
@@ -172,8 +173,9 @@ _SESSION_USER_QUERY = (
     select(User.id, User.email, User.name, User.is_admin, User.email_verified_at, User.password_changed_at,
            User.unread_notifications,
            # An EXISTS in the same statement (on the (user_id, course_id, role) unique index), so the
-           # header's "Grading" link costs no query of its own.
-           exists().where(CourseRole.user_id == User.id).label("is_course_staff"))
+           # header's "Grading" and "Teach" links cost no query of their own.
+           exists().where(CourseRole.user_id == User.id).label("is_course_staff"),
+           exists().where(CourseRole.user_id == User.id, CourseRole.role == "instructor").label("is_instructor"))
     .where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
 )
 

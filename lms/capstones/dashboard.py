@@ -2,16 +2,15 @@
 graded count per week.
 
 Every figure is an aggregate computed by the database (GROUP BY, COUNT, MIN), so the page runs the
-same few statements however many submissions and reviews there are. ``count_per_week`` is shared
-with the admin overview (credentials issued per week).
+same few statements however many submissions and reviews there are (weeks: lms/reports/weeks.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import CourseRole
@@ -19,47 +18,9 @@ from lms.capstones.models import Review, Submission, is_waiting
 from lms.capstones.services import GradedCourses, waiting_time
 from lms.catalog.models import Course
 from lms.db import utcnow
+from lms.reports.weeks import WeekCount, count_per_week
 
-WEEKS = 8
-
-
-# -- counts per week -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WeekCount:
-    start: date  # the Monday (UTC) the week begins
-    count: int
-    current: bool = False  # this week, still running
-
-    @property
-    def label(self) -> str:
-        """"7 Dec": short enough for eight columns of a phone-wide chart."""
-        return f"{self.start.day} {self.start:%b}"
-
-
-def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
-    """The Mondays 00:00 UTC that begin the last ``weeks`` weeks, oldest first; the last one is this week's."""
-    now = now.astimezone(UTC)
-    monday = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=now.weekday())
-    return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-
-
-def count_per_week(db: Session, column, *conditions, now: datetime | None = None,
-                   weeks: int = WEEKS) -> tuple[WeekCount, ...]:
-    """How many rows have ``column`` (a UTC timestamp) in each of the last ``weeks`` calendar weeks.
-
-    One statement on every database: the week of each row is a CASE over the week boundaries,
-    computed here, rather than a date function (``date_trunc`` on PostgreSQL, ``strftime`` on SQLite),
-    so the weeks are the same UTC Mondays on both and the range condition can use an index on
-    ``column`` (with ``conditions``' columns before it, e.g. (grader_id, graded_at)).
-    """
-    starts = week_starts(now or utcnow(), weeks)
-    end = starts[-1] + timedelta(weeks=1)
-    week = case(*[(column >= start, n) for n, start in reversed(list(enumerate(starts)))], else_=0)
-    rows = select(week.label("week")).where(column >= starts[0], column < end, *conditions).subquery()
-    # Grouped in an outer query: PostgreSQL will not match a GROUP BY on a CASE with bound values.
-    counts = dict(db.execute(select(rows.c.week, func.count()).group_by(rows.c.week)).all())
-    return tuple(WeekCount(start.date(), counts.get(n, 0), current=n == weeks - 1) for n, start in enumerate(starts))
+WEEKS = 8  # the grader's own throughput: the last eight calendar weeks
 
 
 # -- the grader dashboard ---------------------------------------------------------------------------
@@ -140,5 +101,5 @@ def grader_dashboard(db: Session, user_id: int, courses: GradedCourses, *, is_ad
     now = now or utcnow()
     counts = backlog(db, None if is_admin else user_id, now)
     rows = tuple(CourseBacklog(c.id, c.slug, c.title, *counts.get(c.id, (0, 0, None))) for c in courses)
-    weeks = count_per_week(db, Review.graded_at, Review.grader_id == user_id, now=now)
+    weeks = count_per_week(db, Review.graded_at, Review.grader_id == user_id, now=now, weeks=WEEKS)
     return GraderDashboard(rows, weeks, now)

@@ -1,5 +1,174 @@
-"""Routes of lms/instructor (see the package docstring)."""
+"""Routes of lms/instructor (see the package docstring).
 
-from flask import Blueprint
+/teach lists the courses the user teaches (every course for an admin; an empty state for everyone else:
+a grader who follows a link gets an explanation, not an error). The course pages are for the course's
+instructors and admins (access rule "course_instructor"; graders get 403).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from lms.catalog import services as catalog
+from lms.db import get_db, utcnow
+from lms.errors import NotFound
+from lms.instructor import services
+from lms.reports import svg as charts
+from lms.security import access
 
 bp = Blueprint("instructor", __name__, template_folder="templates")
+
+COURSE_PATH = "/teach/<course_slug>"
+
+
+def _outline() -> catalog.Outline:
+    """The course of the URL (the access check read it), from the per-process outline cache."""
+    course = g.course_access
+    return catalog.get_outlines(get_db(), [(course.course_id, course.content_hash)])[course.course_id]
+
+
+@bp.route("/teach")
+@access("login")
+def courses():
+    courses_ = services.taught_courses(get_db(), current_user.id, current_user.is_admin)
+    return render_template("instructor/courses.html", courses=courses_, is_admin=current_user.is_admin)
+
+
+# -- the dashboard ----------------------------------------------------------------------------------------
+
+def _chart_images(snapshot: services.Snapshot) -> dict:
+    weeks = snapshot.weeks
+    images = {
+        "enrollments": charts.column_chart("enrollments-chart", "Learners who enrolled per week, last 12 weeks",
+                                           [(w.label, w.enrolled) for w in weeks], what="enrolled"),
+        "funnel": charts.funnel_chart(
+            "funnel-chart", "Learners who completed each module, of all enrolled",
+            [("Enrolled", snapshot.learners["total"])]
+            + [(f"Module {m['number']}: {m['title']}", m["completed"]) for m in snapshot.funnel]),
+    }
+    if snapshot.quizzes:
+        images["quizzes"] = charts.bar_chart(
+            "quizzes-chart", "Quiz facility and pass rate, in percent",
+            [charts.Bar(f"{q['number']} {q['title']}", (q["facility"], q["pass_rate"]),
+                        (charts.number(q["facility"], "%") if q["facility"] is not None else "no attempts",
+                         charts.number(q["pass_rate"], "%") if q["pass_rate"] is not None else "no attempts"))
+             for q in snapshot.quizzes],
+            series=("Facility", "Pass rate"), max_value=100)
+    if snapshot.capstone is not None:
+        states = snapshot.capstone["states"]
+        images["capstone"] = charts.bar_chart(
+            "capstone-chart", "Capstone versions by state",
+            [charts.Bar(label, (states[state],), (charts.number(states[state]),))
+             for state, label in services.STATE_LABELS.items()])
+    if snapshot.credentials is not None:
+        images["credentials"] = charts.column_chart(
+            "credentials-chart", "Credentials issued per week, last 12 weeks",
+            [(w.label, w.credentials) for w in weeks], what="issued")
+    return images
+
+
+@bp.route(COURSE_PATH)
+@access("course_instructor")
+def dashboard(course_slug: str):
+    db = get_db()
+    outline = _outline()
+    state = services.dashboard_state(db, outline, utcnow())
+    db.commit()  # a first snapshot stored, or a refresh queued (nothing otherwise)
+    snapshot = state.snapshot
+    return render_template("instructor/dashboard.html", outline=outline, state=state, snapshot=snapshot,
+                           images=_chart_images(snapshot) if snapshot else {},
+                           state_labels=services.STATE_LABELS,
+                           fresh_minutes=int(services.FRESH_FOR.total_seconds() // 60),
+                           idle_days=services.stats.AT_RISK_IDLE.days)
+
+
+@bp.route(COURSE_PATH + "/refresh", methods=["POST"])
+@access("course_instructor")
+def refresh(course_slug: str):
+    db = get_db()
+    computed = services.refresh_now(db, _outline())
+    db.commit()
+    if computed:
+        flash("The figures are up to date.", "success")
+    else:
+        flash("The figures were refreshed less than a minute ago; they are already current.", "info")
+    return redirect(url_for("instructor.dashboard", course_slug=course_slug))
+
+
+@bp.route(COURSE_PATH + "/<chart>.csv")
+@access("course_instructor")
+def chart_csv(course_slug: str, chart: str):
+    db = get_db()
+    outline = _outline()
+    if chart == "at-risk":
+        header, rows = services.at_risk_rows(db, outline)
+    elif chart in services.CHARTS:
+        state = services.dashboard_state(db, outline)
+        db.commit()
+        if state.snapshot is None:
+            raise NotFound("The figures of this course are still being computed. Try again in a minute.")
+        header, rows = services.chart_table(state.snapshot, chart)
+    else:
+        abort(404)
+    filename = f"{course_slug}-{chart}-{utcnow():%Y-%m-%d}.csv"
+    return services.to_csv(header, rows), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                                "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+# -- learners at risk and nudges ----------------------------------------------------------------------------
+
+def _render_at_risk(outline: catalog.Outline, *, message: str | None = None, error: str | None = None,
+                    selected: frozenset[int] = frozenset(), status: int = 200):
+    now = utcnow()
+    after = services.parse_cursor(request.args.get("after"))
+    page = services.at_risk_page(get_db(), outline, now, after)
+    return render_template("instructor/at_risk.html", outline=outline, page=page, now=now, first_page=after is None,
+                           message=services.default_nudge(outline.course_title) if message is None else message,
+                           error=error, selected=selected, max_length=services.NUDGE_MAX_LENGTH,
+                           interval_days=services.NUDGE_INTERVAL.days,
+                           idle_days=services.stats.AT_RISK_IDLE.days), status
+
+
+@bp.route(COURSE_PATH + "/at-risk")
+@access("course_instructor")
+def at_risk(course_slug: str):
+    return _render_at_risk(_outline())
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _nudge_summary(result: services.NudgeResult) -> str:
+    parts = [f"Nudge sent to {_plural(result.sent, 'learner')}." if result.sent else "No nudge was sent."]
+    if result.skipped_recent:
+        parts.append(f"Skipped {_plural(result.skipped_recent, 'learner')}: nudged in the last "
+                     f"{services.NUDGE_INTERVAL.days} days.")
+    if result.not_at_risk:
+        parts.append(f"Skipped {_plural(result.not_at_risk, 'learner')} no longer at risk.")
+    if result.remaining:
+        parts.append(f"{_plural(result.remaining, 'more learner')} at risk can be nudged: send again to reach them.")
+    return " ".join(parts)
+
+
+@bp.route(COURSE_PATH + "/nudge", methods=["POST"])
+@access("course_instructor")
+def nudge(course_slug: str):
+    outline = _outline()
+    message = request.form.get("message", "")
+    raw_ids = request.form.getlist("enrollment")
+    scope = request.form.get("scope")
+    selected = frozenset(int(v) for v in raw_ids if v.isdigit() and len(v) <= 18)
+    db = get_db()
+    try:
+        if scope not in ("selected", "all") or len(selected) != len(set(raw_ids)):
+            raise services.NudgeInvalid("Choose whom to nudge: the learners you selected, or everyone at risk.")
+        result = services.nudge(db, outline, current_user.id, current_user.name, message,
+                                sorted(selected) if scope == "selected" else None)
+        db.commit()
+    except services.NudgeInvalid as exc:
+        db.rollback()
+        return _render_at_risk(outline, message=message, error=exc.message, selected=selected, status=exc.status_code)
+    flash(_nudge_summary(result), "success" if result.sent else "info")
+    return redirect(url_for("instructor.at_risk", course_slug=course_slug))

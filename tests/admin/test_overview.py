@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from lms.admin import services
 from lms.auth.models import User
+from lms.catalog import freshness
 from lms.catalog.models import Course
 from lms.credentials.models import Credential
 from lms.enrollments.models import Enrollment
@@ -101,7 +102,7 @@ def test_the_counts_against_a_fixed_dataset_of_users_only(db, admin, make_user, 
     (date(2026, 5, 1), 12, date(2027, 5, 1)),
 ])
 def test_review_due_adds_calendar_months(reviewed, months, due):
-    assert services.review_due(reviewed, months) == due
+    assert freshness.review_due(reviewed, months) == due
 
 
 def test_the_sql_overdue_rule_agrees_with_python(db, make_course):
@@ -114,11 +115,11 @@ def test_the_sql_overdue_rule_agrees_with_python(db, make_course):
     for reviewed, months in samples:
         _set(db, Course, course.id, reviewed_on=reviewed, review_every_months=months)
         for today in todays:
-            in_sql = db.scalar(select(Course.id).where(Course.id == course.id, services.overdue_condition(today)))
-            assert (in_sql is not None) == services.is_overdue(reviewed, months, today), (reviewed, months, today)
+            in_sql = db.scalar(select(Course.id).where(Course.id == course.id, freshness.overdue_condition(today)))
+            assert (in_sql is not None) == freshness.is_overdue(reviewed, months, today), (reviewed, months, today)
     _set(db, Course, course.id, reviewed_on=None)
-    assert db.scalar(select(Course.id).where(services.overdue_condition(date(2099, 1, 1)))) is None
-    assert not services.is_overdue(None, 12, date(2099, 1, 1))
+    assert db.scalar(select(Course.id).where(freshness.overdue_condition(date(2099, 1, 1)))) is None
+    assert not freshness.is_overdue(None, 12, date(2099, 1, 1))
 
 
 def test_the_page(db, as_admin, make_course):

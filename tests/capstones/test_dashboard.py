@@ -15,6 +15,7 @@ from lms.capstones import dashboard
 from lms.capstones.models import Review, Submission
 from lms.capstones.services import graded_courses
 from lms.enrollments.services import enroll
+from lms.reports import weeks
 
 _emails = count(1)
 
@@ -53,12 +54,12 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)
 
 
 def test_week_starts_are_utc_mondays():
-    starts = dashboard.week_starts(NOW)
+    starts = weeks.week_starts(NOW)
     assert len(starts) == 8 and starts[-1] == datetime(2026, 12, 7, tzinfo=UTC)
     assert starts[0] == datetime(2026, 10, 19, tzinfo=UTC) and all(s.weekday() == 0 for s in starts)
     # Monday midnight is the start of its week; a minute before belongs to the week before.
-    assert dashboard.week_starts(datetime(2026, 12, 7, tzinfo=UTC))[-1] == datetime(2026, 12, 7, tzinfo=UTC)
-    assert dashboard.week_starts(datetime(2026, 12, 6, 23, 59, tzinfo=UTC))[-1] == datetime(2026, 11, 30, tzinfo=UTC)
+    assert weeks.week_starts(datetime(2026, 12, 7, tzinfo=UTC))[-1] == datetime(2026, 12, 7, tzinfo=UTC)
+    assert weeks.week_starts(datetime(2026, 12, 6, 23, 59, tzinfo=UTC))[-1] == datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def test_the_figures_are_exact(db, capstone_setup, make_user):
@@ -175,8 +176,7 @@ def test_week_counts_work_for_any_timestamp_column(db, capstone_setup):
     for n, at in enumerate([datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC),
                             datetime(2026, 12, 13, 23, 59, tzinfo=UTC), datetime(2026, 12, 14, tzinfo=UTC)], start=1):
         reviewed(db, setup, setup.grader, at, n)
-    weeks = dashboard.count_per_week(db, Review.graded_at, now=NOW)
-    counts = {w.start: w.count for w in weeks}
+    counts = {w.start: w.count for w in weeks.count_per_week(db, Review.graded_at, now=NOW)}
     assert counts[date(2026, 11, 30)] == 1 and counts[date(2026, 11, 23)] == 1
     assert counts[date(2026, 12, 7)] == 1  # 14 December (next week) is not counted
     assert db.scalar(select(Review.id).limit(1)) is not None
