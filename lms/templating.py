@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from flask import Flask, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
+from lms.reports import svg
+
 
 def _human_date(value: date | datetime | None) -> str:
     if value is None:
@@ -49,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["hours"] = _hours
     app.jinja_env.filters["points"] = _points
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["week_chart"] = svg.week_chart  # the dashboards' charts per week
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

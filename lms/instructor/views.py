@@ -40,8 +40,8 @@ def courses():
 def _chart_images(snapshot: services.Snapshot) -> dict:
     weeks = snapshot.weeks
     images = {
-        "enrollments": charts.column_chart("enrollments-chart", "Learners who enrolled per week, last 12 weeks",
-                                           [(w.label, w.enrolled) for w in weeks], what="enrolled"),
+        "enrollments": charts.week_chart(weeks, "enrollments-chart", "Learners who enrolled per week, last 12 weeks",
+                                         "enrolled", attribute="enrolled"),
         "funnel": charts.funnel_chart(
             "funnel-chart", "Learners who completed each module, of all enrolled",
             [("Enrolled", snapshot.learners["total"])]
@@ -62,9 +62,8 @@ def _chart_images(snapshot: services.Snapshot) -> dict:
             [charts.Bar(label, (states[state],), (charts.number(states[state]),))
              for state, label in services.STATE_LABELS.items()])
     if snapshot.credentials is not None:
-        images["credentials"] = charts.column_chart(
-            "credentials-chart", "Credentials issued per week, last 12 weeks",
-            [(w.label, w.credentials) for w in weeks], what="issued")
+        images["credentials"] = charts.week_chart(
+            weeks, "credentials-chart", "Credentials issued per week, last 12 weeks", "issued", attribute="credentials")
     return images
 
 

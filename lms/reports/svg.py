@@ -50,9 +50,10 @@ def _text(x: float, y: float, content: str, *, size: int = 12, fill: str = INK, 
 
 
 def column_chart(chart_id: str, title: str, columns: Sequence[tuple[str, int]], *, what: str,
-                 label_every: int = 3) -> Markup:
-    """Counts per period as columns, oldest first: ``columns`` are (label, count). Every count is
-    written above its column; every ``label_every``-th label (and the last) below the axis."""
+                 label_every: int = 3, axis_labels: Sequence[str] | None = None) -> Markup:
+    """Counts per period as columns, oldest first: ``columns`` are (label, count), the labels as the
+    description says them. Every count is written above its column; every ``label_every``-th label
+    (counting back from the last) below the axis, from ``axis_labels`` when given (shorter ones)."""
     height, base, tallest = 176, 138, 104
     top = max((count for _label, count in columns), default=0) or 1
     step = WIDTH / max(len(columns), 1)
@@ -68,9 +69,20 @@ def column_chart(chart_id: str, title: str, columns: Sequence[tuple[str, int]], 
                          f'height="{bar:.1f}" fill="{SERIES_COLOURS[0]}"/>')
         parts.append(_text(x + step / 2, base - bar - 4, number(count), size=11, anchor="middle"))
         if (last - n) % label_every == 0:
-            parts.append(_text(x + step / 2, base + 16, label, size=10, fill=MUTED, anchor="middle"))
+            parts.append(_text(x + step / 2, base + 16, axis_labels[n] if axis_labels else label, size=10,
+                               fill=MUTED, anchor="middle"))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def week_chart(weeks: Sequence, chart_id: str, title: str, what: str, attribute: str = "count") -> Markup:
+    """Counts per week as columns (``weeks``: lms/reports/weeks.py WeekCount, or objects with ``label``,
+    ``current`` and ``attribute``). A template global: ``{{ week_chart(board.weeks, 'graded-chart', ...) }}``.
+    The description says "Week of 30 Nov: 3 graded; ...; This week so far: 1 graded."."""
+    columns = [("This week so far" if w.current else f"Week of {w.label}", getattr(w, attribute)) for w in weeks]
+    labels = [w.label for w in weeks]
+    return column_chart(chart_id, title, columns, what=what, label_every=1 if len(weeks) <= 8 else 3,
+                        axis_labels=labels)
 
 
 @dataclass(frozen=True)
