@@ -285,3 +285,23 @@ def test_statements_per_page_do_not_grow_with_learners(client, auth, db, course,
     bigger = {url: _statements(client, count_queries, url) for url in (URL, URL + "/at-risk", "/teach")}
     assert bigger == small
     assert small[URL] <= 4, small
+
+
+def test_a_learner_who_turned_nudge_emails_off_gets_the_notification_only(client, auth, db, course):
+    from lms.notifications.services import set_email_choice
+    set_email_choice(db, course.users["b"].id, "nudge", False)
+    db.commit()
+    assert "Reminders from the instructors of my courses" in _settings_page(auth, course.users["b"].email)
+    auth.login(course.instructor.email)
+    _nudge(auth, {"scope": "selected", "enrollment": [str(course.learners["b"].id), str(course.learners["c"].id)],
+                  "message": "Hi"})
+    assert len(_nudges(db)) == 2
+    emails = [job for job in db.scalars(select(Job).where(Job.kind == EMAIL_JOB)) if job.payload.get("kind") == "nudge"]
+    assert len(emails) == 1
+
+
+def _settings_page(auth, email: str) -> str:
+    auth.login(email)
+    page = auth.client.get("/account/notifications").get_data(as_text=True)
+    auth.logout()
+    return page
