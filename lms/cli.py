@@ -122,6 +122,22 @@ def courses_list() -> None:
         click.echo(f"{course.slug}\t{state}\t{course.title}")
 
 
+@courses_cli.command("reconcile-ratings")
+def courses_reconcile_ratings() -> None:
+    """Recount each course's rating summary (shown in the catalog) from its reviews.
+
+    Needed only after reviews were changed outside Skillmark (by hand in SQL, a restore of one table);
+    the review pages keep the summary in step in the same transaction."""
+    from lms.course_reviews.services import reconcile_summaries  # noqa: PLC0415
+
+    db = get_db()
+    corrected = reconcile_summaries(db)
+    db.commit()
+    for slug, old_n, old_total, new_n, new_total in corrected:
+        click.echo(f"{slug}: {old_n} ratings totalling {old_total} -> {new_n} totalling {new_total}")
+    click.echo(f"{len(corrected)} course(s) corrected" if corrected else "Every course's rating summary is correct.")
+
+
 # -- flask users --------------------------------------------------------------------------------
 
 users_cli = AppGroup("users", help="Accounts and roles.")

@@ -213,6 +213,19 @@ def test_reconcile_repairs_a_summary_written_past_the_services(db, course, learn
     assert services.reconcile_summaries(db) == []
 
 
+def test_the_reconcile_command_reports_what_it_corrected(app, db, course, learner_who):
+    _save(db, learner_who(course), course, 4)
+    db.execute(text("UPDATE course_reviews SET rating = 2"))
+    db.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["courses", "reconcile-ratings"])
+    assert first.exit_code == 0 and "reviewed-course: 1 ratings totalling 4 -> 1 totalling 2" in first.output
+    db.rollback()
+    assert stored_summary(db, course.id) == (1, 2)
+    again = runner.invoke(args=["courses", "reconcile-ratings"])
+    assert again.exit_code == 0 and "Every course's rating summary is correct." in again.output
+
+
 def test_the_database_refuses_a_rating_out_of_range(db, course, learner_who):
     from sqlalchemy.exc import IntegrityError
 
