@@ -4,7 +4,11 @@ Everything lives in the instance folder given to :func:`prepare` (the bench pass
 folder each run), never in the project's own ``instance/``. The real course
 ``python-data-analysis`` is synced as it is, plus copies of it under other slugs, so the learner can
 hold twenty enrollments of realistic size; in each, the first 30-60% of the lessons are completed
-and the first module's quiz is passed (so the dashboard shows quiz scores).
+and the first module's quiz is passed (so the dashboard shows quiz scores). In every other course
+that quiz was first failed two days earlier, so the missed questions' review cards are due (the
+dashboard's review section and per-course counts). The learner also holds one current credential
+(awarded by hand by an admin, for the least recently active course), which counts toward a pathway
+of three of the courses, so the dashboard's credentials and pathways sections are shown too.
 
 For the quiz scenario, a small generated course holds a quiz of 20 mixed questions (bench.quiz);
 its own learners (one or more per wrk connection, none of them the learner above, whose pages
@@ -22,6 +26,7 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from bench.grading import QueueData, store_queue_data, write_capstone_courses
@@ -33,6 +38,9 @@ LESSON_COURSE = "python-data-analysis"  # the course whose lesson page is measur
 ENROLLMENTS = 20
 LEARNER_NAME = "Avery Benchmark-Learner"  # unusual on purpose: the page checks look for it
 LEARNER_EMAIL = "avery.learner@example.com"
+ADMIN_EMAIL = "bench.admin@example.com"  # awards the learner's credential by hand
+PATHWAY_SLUG = "bench-pathway"
+FAILED_FIRST = 2  # every FAILED_FIRST-th course: the first quiz failed before it was passed
 DONE_FRACTION = (0.30, 0.60)
 QUIZ_LEARNER_NAME = "Quinn Quiz-Taker {number:03d}"  # unusual on purpose, like LEARNER_NAME
 QUIZ_LEARNER_EMAIL = "quiz.taker.{number:03d}@example.com"
@@ -117,6 +125,18 @@ def write_courses(courses_dir: Path, source_dir: Path = SOURCE_COURSES, count: i
     return slugs
 
 
+def write_pathway(courses_dir: Path, slugs: list[str]) -> str:
+    """A pathway of the last three courses (the least recently active; the last one's credential is
+    the learner's), all required: the dashboard shows it with one of three credentials held."""
+    folder = courses_dir / "_pathways"
+    folder.mkdir(parents=True, exist_ok=True)
+    courses = "".join(f"  - {slug}\n" for slug in slugs[-3:])
+    (folder / f"{PATHWAY_SLUG}.yml").write_text(
+        "title: Bench Pathway\nsummary: Three copies of Python for Data Analysis, stacked.\n"
+        f"courses:\n{courses}require: all\n", encoding="utf-8")
+    return PATHWAY_SLUG
+
+
 def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int = 20240601,
             quiz_learners: int = 8, database_url: str | None = None) -> BenchData:
     """Create the database, courses, learner and progress in ``instance_dir`` (which must be empty or new),
@@ -137,6 +157,7 @@ def prepare(instance_dir: Path, *, source_dir: Path = SOURCE_COURSES, seed: int 
     # its query plans over the same data).
     database_url = database_url or f"sqlite:///{instance_dir / 'skillmark.db'}"
     slugs = write_courses(courses_dir, source_dir)
+    write_pathway(courses_dir, slugs)
     write_quiz_course(courses_dir)
     queue_slugs = write_capstone_courses(courses_dir)
 
@@ -172,12 +193,14 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
 
     from lms.auth.services import create_user  # noqa: PLC0415
     from lms.catalog.models import Course  # noqa: PLC0415
-    from lms.catalog.services import get_outline, sync_courses  # noqa: PLC0415
+    from lms.catalog.services import get_outline, sync_courses, sync_pathways  # noqa: PLC0415
     from lms.content import load_courses  # noqa: PLC0415
     from lms.content.specs import LESSON_PATH  # noqa: PLC0415
+    from lms.credentials.services import award_manually  # noqa: PLC0415
     from lms.db import get_db, utcnow  # noqa: PLC0415
     from lms.enrollments.services import complete_item, enroll, record_visit  # noqa: PLC0415
     from lms.migrate import upgrade  # noqa: PLC0415
+    from lms.quizzes import services as quizzes  # noqa: PLC0415
     from lms.quizzes.demo import pass_quiz  # noqa: PLC0415
 
     upgrade(settings.database_url)
@@ -187,6 +210,7 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
         raise PrepareError(f"the courses copied from {SOURCE_COURSES} do not load:\n  {problems}")
     db = get_db()
     sync_courses(db, loaded.courses, settings.media_dir)
+    sync_pathways(db, loaded.pathways or [], settings.media_dir)
     user = create_user(db, app.extensions["lms.password_hasher"], LEARNER_EMAIL, LEARNER_NAME, password,
                        verified=True)
     courses = {c.slug: c for c in db.scalars(select(Course).where(Course.slug.in_(slugs)))}
@@ -205,6 +229,12 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
                 complete_item(db, enrollment.id, step.id, "read")
         first_quiz = next((step for step in steps if step.kind == "quiz"), None)
         if first_quiz is not None:
+            if slugs.index(slug) % FAILED_FIRST == 0:
+                # Submitted unanswered two days ago: every question missed, its review card due now.
+                quiz = quizzes.get_quiz(db, first_quiz.id)
+                failed_at = utcnow() - timedelta(days=2)
+                quizzes.submit_attempt(db, quizzes.start_attempt(db, enrollment.id, quiz, failed_at).id,
+                                       failed_at, quiz)
             pass_quiz(db, enrollment.id, first_quiz.id, utcnow())
         completed[slug] = f"{done}/{len(steps)}"
         if slug == LESSON_COURSE:
@@ -214,6 +244,12 @@ def _fill_database(app, settings, courses_dir: Path, slugs: list[str], password:
         else:
             record_visit(db, enrollment.id, steps[min(done, len(steps) - 1)].id)
         db.flush()
+    admin = create_user(db, app.extensions["lms.password_hasher"], ADMIN_EMAIL, "Bench Admin",
+                        secrets.token_urlsafe(18), verified=True)
+    admin.is_admin = True
+    db.flush()
+    award_manually(db, admin.id, True, courses[slugs[-1]].id, LEARNER_EMAIL,
+                   "Bench data: a held credential, so the dashboard shows its credentials and pathways.", utcnow())
     db.commit()
     return lesson_path, dict(reversed(completed.items()))
 

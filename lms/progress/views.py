@@ -11,6 +11,7 @@ from lms.credentials.renewal import renewal_statuses
 from lms.db import get_db, utcnow
 from lms.notifications.services import latest_unread
 from lms.progress import services
+from lms.progress.cards import render_cards
 from lms.security import access
 from lms.spaced_review import services as spaced_review
 
@@ -35,10 +36,10 @@ def dashboard():
     # current credential (no statement then), else two.
     pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
         if any(h.current for h in held) else []
-    scores = services.best_quiz_scores(db, [c.enrollment_id for c in cards])
+    scores = services.best_quiz_scores(db, current_user.id) if cards else {}
     review_due = spaced_review.due_counts_by_course(db, current_user.id, now) if cards else {}
     # Unread notifications only when the stored counter says there are some (no statement otherwise).
     notices = latest_unread(db, current_user.id) if current_user.unread_notifications else []
-    return render_template("progress/dashboard.html", cards=cards, held=held, blockers=blockers, earned=earned,
-                           pathways=pathways, renewals=renewals, now=now, scores=scores, notices=notices,
-                           review_due=review_due)
+    return render_template("progress/dashboard.html", cards=cards,
+                           cards_html=render_cards(cards, scores, review_due, blockers, earned), held=held,
+                           pathways=pathways, renewals=renewals, now=now, notices=notices, review_due=review_due)

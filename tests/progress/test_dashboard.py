@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _learner_with_courses(make_user, make_course, enroll, count: int, email: str):
     user = make_user(email)
@@ -99,3 +101,102 @@ def test_dashboard_shows_best_quiz_scores_and_unchanged_statements_with_attempts
     assert "Best quiz scores: 1.3 not taken · 2.3 not taken" in other.get("/dashboard").get_data(as_text=True)
     assert busy_count == _statements(other, count_queries, "/dashboard")
     assert db.scalar(select(Course.id).where(Course.slug == "scored-0")) is not None
+
+
+# -- the cards' rendering (lms/progress/cards.py) ---------------------------------------------------
+
+def test_course_and_lesson_titles_are_escaped_on_the_dashboard(app, db, auth, make_user, enroll, courses_root):
+    import json
+
+    from lms.catalog.models import Course
+    from lms.catalog.services import sync_courses
+    from lms.content import load_courses
+    from tests.conftest import write_course
+
+    folder = write_course(courses_root, "escaped", title=json.dumps('<script>alert("t")</script> & <b>co</b>'))
+    lesson = folder / "01-module-1" / "01-lesson-1.md"
+    lesson.write_text(lesson.read_text().replace("title: Lesson 1.1", "title: '<img src=x onerror=alert(1)>'"))
+    result = load_courses(folder)
+    assert result.ok, [str(p) for p in result.errors]
+    sync_courses(db, result.courses, app.config["LMS_SETTINGS"].media_dir)
+    db.commit()
+    user = make_user("me@example.com")
+    enroll(user, db.query(Course).filter_by(slug="escaped").one())
+    auth.login("me@example.com")
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert "<script>alert" not in page and "<b>co</b>" not in page and "<img src=x" not in page
+    assert '&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt;</a></h3>' in page
+    assert 'aria-label="Progress in &lt;script&gt;' in page
+    assert "Start: 1.1 &lt;img src=x onerror=alert(1)&gt;</a>" in page
+
+
+def test_a_sync_that_changes_a_course_shows_on_the_next_dashboard(db, auth, make_user, make_course, enroll):
+    user = make_user("me@example.com")
+    enroll(user, make_course("renamed", title="Old Name"))
+    auth.login("me@example.com")
+    assert "Old Name" in auth.client.get("/dashboard").get_data(as_text=True)  # (fragments now cached)
+    make_course("renamed", title="New Name", lessons=3)  # a sync: the content hash changes
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert "New Name" in page and "Old Name" not in page
+
+
+# The card loop as the template had it before lms/progress/cards.py (tests/progress/cards_loop_before.html):
+# render_cards must give the same bytes for every state a card can be in.
+_JINJA_CARDS = (Path(__file__).parent / "cards_loop_before.html").read_text(encoding="utf-8")
+
+
+def _outline(course_id: int, title: str, quizzes: bool, capstone: bool):
+    from lms.catalog.services import Outline, OutlineItem, OutlineModule
+
+    def item(n: int, kind: str, title: str, role=None):
+        return OutlineItem(course_id * 100 + n, f"item-{n}", kind, title, 5, "m", f"1.{n}",
+                           f"/courses/c{course_id}/m/item-{n}?a=1&b=<2>", True, role)
+
+    items = (item(1, "lesson", "Read <this> & \"that\""), item(2, "lesson", "Plain"))
+    if quizzes:
+        items += (item(3, "quiz", "Check <1>", "module"), item(4, "quiz", "Placement", "placement"),
+                  item(5, "quiz", "Check 2", "module"))
+    module = OutlineModule(course_id * 10, "m", 1, "Module", "", items)
+    cap = OutlineItem(course_id * 100 + 99, "capstone", "capstone", "Capstone", None, None, "",
+                      f"/courses/c{course_id}/capstone", True) if capstone else None
+    return Outline(course_id, f"hash-{course_id}", f"c{course_id}", title, (module,), cap)
+
+
+def test_render_cards_gives_the_markup_of_the_template_loop_in_every_state(app):
+    from datetime import UTC, datetime
+    from itertools import product
+
+    from lms.credentials.eligibility import Blocker, Eligibility
+    from lms.enrollments.services import Progress
+    from lms.progress.cards import render_cards
+    from lms.progress.services import CourseCard
+
+    cards, scores, review_due, blockers, earned = [], {}, {}, {}, set()
+    states = product(("credential", "audit"), (None, 0, 1), (None, "draft", "passed", "odd<state>"), (0, 1, 2),
+                     ("none", "earned", "eligible", "one", "many"), (False, True))
+    for n, (track, step_at, capstone_state, locks, credential, quizzes) in enumerate(states, start=1):
+        outline = _outline(n, f"Course <{n}> & “quotes” \"{n}\"", quizzes, capstone=n % 3 != 0)
+        step = None if step_at is None else outline.steps[step_at]
+        done = 0 if step_at == 0 else n % len(outline.steps)
+        progress = Progress(done, len(outline.steps), step, {i: object() for i in range(locks)})
+        cards.append(CourseCard(n, 1000 + n, outline.course_slug, outline.course_title, track,
+                                datetime(2026, 1 + n % 12, 1 + n % 28, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                                outline, progress, set(), capstone_state))
+        if quizzes and n % 2:
+            scores[1000 + n] = {n * 100 + 3: n % 101}
+        if n % 4:
+            review_due[n] = n % 4
+        if credential == "earned":
+            earned.add(n)
+        messages = {"none": (), "eligible": (), "one": ("Pass the quiz “<b>Check</b>”",),
+                    "many": ("Verify your email address", "Pass the quiz “A & B”", "Submit your capstone project")}
+        if credential != "earned":
+            blockers[n] = Eligibility(None if credential == "none" else 7, 8,
+                                      tuple(Blocker("quiz", m) for m in messages[credential]))
+    env = app.jinja_env
+    with app.test_request_context("/dashboard"):
+        expected = env.from_string(_JINJA_CARDS).render(cards=cards, scores=scores, review_due=review_due,
+                                                         blockers=blockers, earned=earned)
+        rendered = render_cards(cards, scores, review_due, blockers, earned)
+    assert len(cards) > 400
+    assert str(rendered) == expected
