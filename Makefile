@@ -45,7 +45,7 @@ bench: $(BIN)/.dev-installed
 	$(BIN)/python -m bench
 
 lint: $(BIN)/.dev-installed
-	$(BIN)/ruff check lms tests bench migrations wsgi.py
+	$(BIN)/ruff check lms tests bench migrations deploy wsgi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -56,6 +56,13 @@ def register_config(app: Flask, settings: Settings) -> None:
     )
     if settings.env == "testing":
         app.config["TESTING"] = True
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: PLC0415
+
+        # The client's address (throttles count per address) and https come from the proxy's
+        # X-Forwarded-For/-Proto, trusted only as many hops deep as there are proxies of ours.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _refuse_to_serve(reason: str):
@@ -67,8 +74,10 @@ def _refuse_to_serve(reason: str):
 
 
 def register_logging(app: Flask, settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from lms.observability import logs  # noqa: PLC0415
+
+    logs.configure_logging(settings.log_level, settings.log_format)
+    logs.init_app(app, settings.access_log)
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -82,6 +91,13 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     mail.init_app(app, settings)
     jobs.init_app(app, settings)
     uploads.init_app(app, settings)
+    if settings.redis_url:
+        import redis  # noqa: PLC0415
+
+        # One client (a connection pool) per process; short timeouts so an unreachable Redis costs
+        # a request a second, not a hang.
+        app.extensions["lms.redis"] = redis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                                           socket_connect_timeout=2, health_check_interval=30)
     app.extensions["lms.password_hasher"] = make_hasher(settings.password_hash)
 
 
@@ -96,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.instructor.views import bp as instructor_bp  # noqa: PLC0415
     from lms.lessons.views import bp as lessons_bp  # noqa: PLC0415
     from lms.notifications.views import bp as notifications_bp  # noqa: PLC0415
+    from lms.observability.health import bp as health_bp  # noqa: PLC0415
     from lms.pathways.views import bp as pathways_bp  # noqa: PLC0415
     from lms.progress.views import bp as progress_bp  # noqa: PLC0415
     from lms.quizzes.views import bp as quizzes_bp  # noqa: PLC0415
@@ -103,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
                       notifications_bp, credentials_bp, pathways_bp, spaced_review_bp, course_reviews_bp,
-                      instructor_bp, admin_bp):
+                      instructor_bp, admin_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -70,8 +70,12 @@ class Settings:
     smtp_timeout: int = 20
     jobs_inline: bool = True  # run a request's jobs right after it (development); production uses cron
     ratelimit_storage_url: str = "memory://"
+    proxy_hops: int = 0  # proxies in front that set X-Forwarded-For/-Proto (trusted that many deep)
+    redis_url: str | None = None  # Redis for rate limits, the job queue and readiness; None: not used
     password_hash: str = "standard"
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one JSON object per line; the production default)
+    access_log: bool = False  # one "request" record per request (the production default)
     issuer_did: str = "key"  # "key" (did:key, verifiable offline) or "web" (did:web of public_url)
     issuer_key: str | None = None  # a PEM Ed25519 private key; otherwise keys are read from the instance
     issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
@@ -109,6 +113,15 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
     if password_hash not in PASSWORD_HASH_PRESETS:
         raise ConfigError(f"LMS_PASSWORD_HASH must be one of {', '.join(PASSWORD_HASH_PRESETS)}")
     mail_backend = _env("LMS_MAIL_BACKEND", "log")
+    redis_url = _env("LMS_REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"LMS_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {redis_url!r}")
+    log_format = _env("LMS_LOG_FORMAT", "json" if env == "production" else "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LMS_LOG_FORMAT must be text or json, got {log_format!r}")
+    log_level = (_env("LMS_LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LMS_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
     issuer_did = _env("LMS_ISSUER_DID", "key")
     if issuer_did not in ISSUER_DID_METHODS:
         raise ConfigError(f"LMS_ISSUER_DID must be one of {', '.join(ISSUER_DID_METHODS)}, got {issuer_did!r}")
@@ -128,9 +141,14 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         smtp_starttls=_env_bool("LMS_SMTP_STARTTLS", True),
         smtp_timeout=_env_int("LMS_SMTP_TIMEOUT", 20),
         jobs_inline=_env_bool("LMS_JOBS_INLINE", env != "production"),
-        ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", "memory://"),
+        # With Redis, rate limits count in it unless told otherwise (shared by every app process).
+        ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", redis_url or "memory://"),
+        redis_url=redis_url,
+        proxy_hops=_env_int("LMS_PROXY_HOPS", 0),
         password_hash=password_hash,
-        log_level=_env("LMS_LOG_LEVEL", "INFO"),
+        log_level=log_level,
+        log_format=log_format,
+        access_log=_env_bool("LMS_ACCESS_LOG", env == "production"),
         issuer_did=issuer_did,
         issuer_key=_env("LMS_ISSUER_KEY"),
         issuer_name=(_env("LMS_ISSUER_NAME", "Skillmark") or "Skillmark").strip(),

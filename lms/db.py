@@ -75,7 +75,11 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **kwargs)
+    # Pre-ping: a connection the server dropped (restart, failover, a proxy's idle cut) is replaced
+    # before a request uses it. connect_timeout: an unreachable server fails a request in seconds.
+    connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args,
+                         **kwargs)
 
 
 def init_app(app: Flask, settings) -> None:
