@@ -86,7 +86,7 @@ def init_app(app: Flask, access_log_on: bool) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
-        if access_log_on and request_id:
+        if access_log_on and request_id and access_log.isEnabledFor(logging.INFO):
             # Only a user the request already loaded (Flask-Login keeps it in g): asking current_user
             # here would load one, a query, on pages that never needed it.
             user = g.get("_login_user")
