@@ -85,12 +85,6 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     from lms.auth.passwords import make_hasher  # noqa: PLC0415
 
     db.init_app(app, settings)
-    app.session_interface = VerifiedCookieSessionInterface()
-    csrf.init_app(app)
-    security.init_app(app, settings.ratelimit_storage_url)
-    mail.init_app(app, settings)
-    jobs.init_app(app, settings)
-    uploads.init_app(app, settings)
     if settings.redis_url:
         import redis  # noqa: PLC0415
 
@@ -98,10 +92,17 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         # a request a second, not a hang.
         app.extensions["lms.redis"] = redis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                                            socket_connect_timeout=2, health_check_interval=30)
+    app.session_interface = VerifiedCookieSessionInterface()
+    csrf.init_app(app)
+    security.init_app(app, settings.ratelimit_storage_url)
+    mail.init_app(app, settings)
+    jobs.init_app(app, settings)
+    uploads.init_app(app, settings)
     app.extensions["lms.password_hasher"] = make_hasher(settings.password_hash)
 
 
 def register_blueprints(app: Flask) -> None:
+    from lms.account_data.views import bp as account_data_bp  # noqa: PLC0415
     from lms.admin.views import bp as admin_bp  # noqa: PLC0415
     from lms.auth.views import bp as auth_bp  # noqa: PLC0415
     from lms.capstones.views import bp as capstones_bp  # noqa: PLC0415
@@ -120,7 +121,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
                       notifications_bp, credentials_bp, pathways_bp, spaced_review_bp, course_reviews_bp,
-                      instructor_bp, admin_bp, health_bp):
+                      instructor_bp, admin_bp, health_bp, account_data_bp):
         app.register_blueprint(blueprint)
 
 

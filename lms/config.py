@@ -72,6 +72,7 @@ class Settings:
     ratelimit_storage_url: str = "memory://"
     proxy_hops: int = 0  # proxies in front that set X-Forwarded-For/-Proto (trusted that many deep)
     redis_url: str | None = None  # Redis for rate limits, the job queue and readiness; None: not used
+    jobs_queue: str = "skillmark-jobs"  # the RQ queue's name (one per site sharing a Redis)
     password_hash: str = "standard"
     log_level: str = "INFO"
     log_format: str = "text"  # "text" or "json" (one JSON object per line; the production default)
@@ -140,7 +141,9 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         smtp_password=_env("LMS_SMTP_PASSWORD"),
         smtp_starttls=_env_bool("LMS_SMTP_STARTTLS", True),
         smtp_timeout=_env_int("LMS_SMTP_TIMEOUT", 20),
-        jobs_inline=_env_bool("LMS_JOBS_INLINE", env != "production"),
+        # With Redis, workers run jobs moments after commit; inline running is for a laptop without it.
+        jobs_inline=_env_bool("LMS_JOBS_INLINE", env != "production" and not redis_url),
+        jobs_queue=_env("LMS_JOBS_QUEUE", "skillmark-jobs") or "skillmark-jobs",
         # With Redis, rate limits count in it unless told otherwise (shared by every app process).
         ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", redis_url or "memory://"),
         redis_url=redis_url,

@@ -69,6 +69,20 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     admin_engine.dispose()
 
 
+REDIS_ENV = "LMS_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """The local Redis for tests that need a real one: skipped without it, except under CI."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{REDIS_ENV} is not set under CI: .ci/run must point it at the local Redis")
+        pytest.skip(f"Redis not configured: set {REDIS_ENV}=redis://127.0.0.1:6379/0 to run this test")
+    return url
+
+
 def make_settings(tmp_path: Path, database_url: str, **overrides):
     values = dict(env="testing", instance_dir=tmp_path / "instance", database_url=database_url,
                   courses_dir=FIXTURE_COURSES, password_hash="fast", secret_key="test-secret-key",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
 from lms.security import Throttle, TooManyAttempts, limit
-
-REDIS_ENV = "LMS_TEST_REDIS_URL"
 
 
 def test_memory_throttle_blocks_after_the_limit_and_says_how_long():
@@ -22,16 +19,6 @@ def test_memory_throttle_blocks_after_the_limit_and_says_how_long():
     assert throttle.retry_after(three, "other") is None
     with pytest.raises(TooManyAttempts, match=r"Try again in \d+ seconds"):
         throttle.check([(three, ("k",))], "attempts")
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{REDIS_ENV} is not set under CI: .ci/run must point it at the local Redis")
-        pytest.skip(f"Redis not configured: set {REDIS_ENV}=redis://127.0.0.1:6379/0 to run this test")
-    return url
 
 
 def test_redis_throttle_counts_across_app_processes(redis_url):

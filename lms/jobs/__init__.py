@@ -1,8 +1,10 @@
 """Jobs: the transactional outbox for mail and other side effects, and periodic tasks.
 
 Services enqueue with ``lms.jobs.enqueue`` inside their transaction; ``flask jobs run-due`` runs what
-is due (from cron on every node). With ``LMS_JOBS_INLINE`` (the default outside production) the jobs
-a request queued also run right after it, once the response is done and the request committed.
+is due (from cron on every node). With ``LMS_REDIS_URL`` the committed jobs are also pushed to an RQ
+queue that ``flask jobs worker`` processes at once (lms/jobs/queue.py). With ``LMS_JOBS_INLINE`` (the
+default outside production when there is no Redis) the jobs a request queued run right after it, once
+the response is done and the request committed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def job_settings(app: Flask) -> Settings:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    redis = app.extensions.get("lms.redis")
+    if redis is not None:
+        from lms.jobs import queue  # noqa: PLC0415 (rq is imported only where Redis is used)
+
+        queue.install(app.extensions["lms.sessionmaker"], redis, settings.jobs_queue)
+
     @app.teardown_request
     def _run_inline(exc):
         db = g.get("db")

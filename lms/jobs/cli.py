@@ -1,4 +1,5 @@
-"""`flask jobs`: run what is due (from cron on every node), list jobs, retry a failed one."""
+"""`flask jobs`: run what is due (from cron on every node), run queued jobs (an RQ worker), list jobs,
+retry a failed one."""
 
 from __future__ import annotations
 
@@ -34,6 +35,28 @@ def jobs_run_due(limit: int) -> None:
     for line in report.lines():
         colour = "red" if "FAILED" in line else "yellow" if ": failed, retry" in line else None
         click.secho(line, fg=colour)
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is queued, then stop (tests, one-off catch-up).")
+@click.option("--name", default=None, help="The worker's name in Redis (default: host and process id).")
+def jobs_worker(burst: bool, name: str | None) -> None:
+    """Run queued jobs as they arrive (needs LMS_REDIS_URL). Run one or more per node under systemd;
+    keep cron's `flask jobs run-due` too: it runs periodic jobs and retries, and anything Redis lost."""
+    from redis.exceptions import RedisError  # noqa: PLC0415
+
+    from lms.jobs.queue import make_worker  # noqa: PLC0415
+
+    try:
+        worker = make_worker(current_app._get_current_object(), name=name)
+        worker.work(burst=burst, logging_level=current_app.config["LMS_SETTINGS"].log_level)
+    except RuntimeError as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(2)
+    except RedisError as exc:
+        click.secho(f"could not reach Redis at LMS_REDIS_URL ({type(exc).__name__}: {exc}). Check that it runs; "
+                    "jobs wait in the database meanwhile and `flask jobs run-due` still runs them.", fg="red", err=True)
+        sys.exit(2)
 
 
 @jobs_cli.command("list")
