@@ -8,10 +8,11 @@ export LMS_INSTANCE_DIR ?= $(CURDIR)/instance
 # Pytest workers: pytest-xdist's "auto" (one per core).
 TEST_WORKERS ?= auto
 
-.PHONY: run serve-dev setup test test-postgres bench lint clean help
+.PHONY: run serve serve-dev setup test test-postgres bench lint clean help
 
 help:
 	@echo "make run    serve the demo on http://$(HOST):$(PORT) (demo accounts are printed)"
+	@echo "make serve  the production setup locally: gunicorn, PostgreSQL, Redis, a job worker"
 	@echo "make test   run the whole test suite (SQLite; PostgreSQL too when LMS_TEST_DATABASE_URL is set)"
 	@echo "make bench  measure pages against a bare Flask hello-world"
 	@echo "make lint   ruff"
@@ -37,6 +38,10 @@ run: $(BIN)/.runtime-installed
 	$(BIN)/flask --app wsgi demo
 	@echo "Serving Skillmark on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# The production setup on this machine: gunicorn, PostgreSQL, Redis, a job worker (deploy/serve-local.sh).
+serve: $(BIN)/.runtime-installed
+	BIN=$(BIN) PORT=$(PORT) deploy/serve-local.sh
 
 test: $(BIN)/.dev-installed
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
