@@ -102,6 +102,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from lms.account_data.views import bp as account_data_bp  # noqa: PLC0415
     from lms.admin.views import bp as admin_bp  # noqa: PLC0415
     from lms.auth.views import bp as auth_bp  # noqa: PLC0415
     from lms.capstones.views import bp as capstones_bp  # noqa: PLC0415
@@ -120,7 +121,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (catalog_bp, auth_bp, enrollments_bp, progress_bp, lessons_bp, quizzes_bp, capstones_bp,
                       notifications_bp, credentials_bp, pathways_bp, spaced_review_bp, course_reviews_bp,
-                      instructor_bp, admin_bp, health_bp):
+                      instructor_bp, admin_bp, health_bp, account_data_bp):
         app.register_blueprint(blueprint)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, exists, func, select
+from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
@@ -56,6 +56,9 @@ class CredentialView:
     achievement_kind: str
     course_slug: str | None
     holder_name: str
+    # The holder deleted their account: the credential is revoked, its document reduced to what
+    # names no one (lms.account_data), and its pages show neither a name nor a download.
+    holder_erased: bool = False
 
     @property
     def document(self) -> dict:
@@ -78,7 +81,7 @@ _VIEW_COLUMNS = (Credential.id, Credential.public_id, Credential.user_id, Creden
                  Credential.revoked_at, Credential.revoke_reason, Credential.superseded_at)
 # Built once, run on the connection: one statement per view of the public page.
 _VIEW_QUERY = (select(*_VIEW_COLUMNS, Achievement.slug.label("achievement_slug"), Achievement.kind,
-                      Course.slug.label("course_slug"), User.name)
+                      Course.slug.label("course_slug"), User.name, User.deleted_at.label("holder_deleted_at"))
                .join(Achievement, Achievement.id == Credential.achievement_id)
                .outerjoin(Course, Course.id == Achievement.course_id)
                .join(User, User.id == Credential.user_id)
@@ -90,7 +93,8 @@ def credential_by_public_id(db: Session, public_id: str) -> CredentialView:
     row = db.connection().execute(_VIEW_QUERY, {"public_id": public_id}).first()
     if row is None:
         raise NotFound("There is no credential at this address. Check the link you were given.")
-    return CredentialView(row, row.achievement_slug, row.kind, row.course_slug, row.name)
+    return CredentialView(row, row.achievement_slug, row.kind, row.course_slug, row.name,
+                          row.holder_deleted_at is not None)
 
 
 def can_see(view: CredentialView, viewer_id: int | None, viewer_is_admin: bool) -> bool:
@@ -179,6 +183,62 @@ def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str,
            f"Reason given: {reason}", f"/credentials/{credential.public_id}")
     db.flush()  # (the pathway lookup and re-issuing that follow see this revocation)
     return credential
+
+
+HOLDER_REQUEST = "holder request"
+
+
+def erased_document(document: dict) -> dict:
+    """What is kept of a signed credential once its holder deleted their account: the credential's id,
+    issuer, dates, status entry and the achievement (the course's public definition), without the
+    holder's name, hashed email, results, evidence or the proof (which no longer matches)."""
+    subject = document.get("credentialSubject", {})
+    kept = {key: document[key] for key in ("@context", "id", "type", "issuer", "validFrom", "validUntil",
+                                           "credentialStatus", "name") if key in document}
+    kept["credentialSubject"] = {"type": subject.get("type", ["AchievementSubject"]),
+                                 "achievement": subject.get("achievement", {})}
+    kept["erased"] = HOLDER_REQUEST
+    return kept
+
+
+def revoke_for_holder_request(db: Session, user_id: int, now: datetime) -> int:
+    """Revoke every credential a learner holds because they deleted their account, in this transaction.
+
+    Each status bit is set and each list re-signed once (so verifiers holding a copy see it revoked),
+    with the reason "holder request"; every one of the holder's credentials (also those revoked or
+    renewed before) keeps only ``erased_document``. No notification: the account is going. Returns how
+    many were revoked now. A fixed number of statements per status list, whatever the count."""
+    rows = db.execute(select(Credential.id, Credential.status_list_id, Credential.status_index,
+                             Credential.revoked_at, Credential.document)
+                      .where(Credential.user_id == user_id).order_by(Credential.id)).all()
+    live = [r for r in rows if r.revoked_at is None]
+    if live:
+        try:
+            issuer = signing_issuer(settings_of(db))
+        except NoIssuerKey:
+            raise CredentialError("The platform has no signing key, so your credentials cannot be revoked; "
+                                  "nothing was deleted. Ask an operator to run `flask credentials keygen`.") from None
+        for list_id in sorted({r.status_list_id for r in live}):
+            listing = db.scalar(select(StatusList).where(StatusList.id == list_id).with_for_update()
+                                .execution_options(populate_existing=True))
+            bits = bytearray(listing.bits)
+            for r in live:
+                if r.status_list_id == list_id:
+                    status_list.set_bit(bits, r.status_index)
+            listing.bits = bytes(bits)
+            publish_status_list(db, listing, issuer, settings_of(db), now)
+        db.execute(update(Credential).where(Credential.id.in_([r.id for r in live]))
+                   .values(revoked_at=now, revoked_by_id=user_id, revoke_reason=HOLDER_REQUEST)
+                   .execution_options(synchronize_session=False))
+        for r in live:
+            audit.record(db, "credential.revoke", "credential", r.id, user_id, reason="holder_request")
+    if rows:
+        table = Credential.__table__  # (Core: one executemany, whatever the count)
+        db.connection().execute(table.update().where(table.c.id == bindparam("cid"))
+                                .values(document=bindparam("doc")),
+                                [{"cid": r.id, "doc": erased_document(r.document)} for r in rows])
+    db.flush()
+    return len(live)
 
 
 @dataclass(frozen=True)

@@ -73,11 +73,13 @@ def did_document():
 
 # -- a credential's public page ------------------------------------------------------------------------
 
-def _visible(public_id: UUID) -> services.CredentialView:
+def _visible(public_id: UUID, erased_ok: bool = False) -> services.CredentialView:
     view = services.credential_by_public_id(get_db(), str(public_id))
     if not services.can_see(view, *_viewer()):
         # A private credential looks exactly like a missing one: its address says nothing.
         abort(404)
+    if view.holder_erased and not erased_ok:
+        abort(410)  # the holder deleted their account: no document, badge or certificate any more
     return view
 
 
@@ -93,7 +95,13 @@ def _site_path(url: str | None) -> str | None:
 @bp.route(CREDENTIAL_PATH)
 @access("public")
 def page(public_id: UUID):
-    view = _visible(public_id)
+    view = _visible(public_id, erased_ok=True)
+    if view.holder_erased:
+        # Revoked at the holder's request when they deleted their account: the page says so and
+        # shows no name (the name lived only in the signed document, which is no longer kept).
+        return render_template("credentials/erased.html", view=view,
+                               achievement=view.document["credentialSubject"]["achievement"]), 200, \
+            {"X-Robots-Tag": "noindex"}
     viewer_id, viewer_is_admin = _viewer()
     is_holder = viewer_id == view.credential.user_id
     can_manage = viewer_id is not None and services.can_manage(get_db(), viewer_id, viewer_is_admin,
