@@ -313,14 +313,15 @@ def course_credentials(db: Session, course_id: int, now: datetime, page: int = 1
         pattern = f"%{search.strip().lower()}%"
         where.append(func.lower(User.name).like(pattern) | func.lower(User.email).like(pattern))
     base = (select(Credential.public_id, User.name, User.email, Credential.issued_at, Credential.valid_until,
-                   Credential.revoked_at, Credential.superseded_at, Credential.awarded_by_id)
+                   Credential.revoked_at, Credential.superseded_at, Credential.awarded_by_id, User.deleted_at)
             .join(Achievement, Achievement.id == Credential.achievement_id)
             .join(User, User.id == Credential.user_id).where(*where))
     total = db.scalar(select(func.count()).select_from(base.subquery()))
     rows = db.execute(base.order_by(Credential.issued_at.desc(), Credential.id.desc())
                       .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()
     out = []
-    for public_id, name, email, issued_at, valid_until, revoked_at, superseded_at, awarded_by in rows:
+    for public_id, name, address, issued_at, valid_until, revoked_at, superseded_at, awarded_by, deleted in rows:
+        email = "" if deleted else address  # (a deleted holder's row is a tombstone: no address to show)
         state = ("revoked" if revoked_at else "renewed" if superseded_at
                  else "expired" if valid_until is not None and valid_until <= now else "valid")
         out.append(IssuedRow(public_id, name, email, issued_at, valid_until, state, awarded_by is not None))

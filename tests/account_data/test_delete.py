@@ -222,6 +222,12 @@ def test_a_grader_deletes_themselves_and_their_reviews_stay(db, client, auth, ri
     assert db.scalar(select(CourseRole.id).where(CourseRole.user_id == grader_id)) is None
     assert _rows_mentioning(db, "Grace Grader", f"grader-{r.setup.course.slug}@example.com") == []
     assert db.get(Credential, r.credential.id).revoked_at is None  # the learner's credential stands
+    from lms.capstones.paths import capstone_path  # noqa: PLC0415
+
+    auth.login("learner@example.com")
+    page = client.get(capstone_path(r.setup.course.slug))
+    assert page.status_code == 200
+    assert "Reviewed: clear and careful." in page.get_data(as_text=True)
 
 
 def test_a_graders_claim_goes_back_to_the_queue(db, auth, rich):
@@ -263,3 +269,19 @@ def test_deletion_statements_do_not_grow_with_the_rows(db, app, make_user, capst
     print("deletion statements", counts)
     assert counts[0] == counts[1], counts
     assert counts[0] < 40, counts
+
+
+def test_staff_pages_still_work_after_a_learner_is_deleted(db, client, auth, rich):
+    r = rich()
+    slug = r.setup.course.slug
+    auth.login("learner@example.com")
+    assert _delete(auth).status_code == 302
+    auth.login(f"instructor-{slug}@example.com")
+    issued = client.get(f"/courses/{slug}/credentials")
+    assert issued.status_code == 200
+    body = issued.get_data(as_text=True)
+    assert services.DELETED_NAME in body and "deleted.invalid" not in body and "Lee" not in body
+    for url in ("/grading", f"/courses/{slug}", f"/courses/{slug}/reviews", "/teach", f"/teach/{slug}"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "Lee Learner" not in page.get_data(as_text=True), url
