@@ -285,3 +285,25 @@ def test_staff_pages_still_work_after_a_learner_is_deleted(db, client, auth, ric
         page = client.get(url)
         assert page.status_code == 200, url
         assert "Lee Learner" not in page.get_data(as_text=True), url
+
+
+def test_outbox_mail_addressed_to_or_naming_the_account(db, app, make_user):
+    from lms.jobs.models import Job  # noqa: PLC0415
+    from lms.mail.services import queue_mail  # noqa: PLC0415
+
+    learner = make_user("zoe_x@example.com", name="Zoë Ávila")
+    make_user("zoeyx@example.com", name="Zoë Ávila")  # a namesake; "_" must not match as a LIKE wildcard
+    jobs = [queue_mail(db, "zoe_x@example.com", "Welcome", "Hello Zoë Ávila"),
+            queue_mail(db, "zoeyx@example.com", "Welcome", "Hello Zoë Ávila"),
+            queue_mail(db, "grader@example.com", "Digest", "Zoë Ávila submitted")]
+    db.flush()
+    to_learner, to_namesake, sent_naming = (job.id for job in jobs)
+    sent = db.get(Job, sent_naming)
+    sent.attempts, sent.done_at = 1, utcnow()
+    db.commit()
+    with app.app_context():
+        services.erase_account(db, learner.id, utcnow())
+    db.commit()
+    left = set(db.scalars(select(Job.id)))
+    assert to_namesake in left  # waiting mail for someone else is theirs
+    assert to_learner not in left and sent_naming not in left
