@@ -3,8 +3,10 @@
 Builds the same data as `make bench` in a temporary folder, runs the app in this process in
 production mode (Flask's test client), and for each page prints the SQL statements of one request,
 the mean time per request next to hello-world's, and the functions that cost most under cProfile.
-The quiz scenario (``--scenario quiz``) is profiled the same way: a start and a submit of the
-bench quiz's 20 questions, rotating over as many learners as one `make bench` run uses.
+The pages include the course dashboard of the 10,000-learner course and its at-risk list
+(bench/instructor.py), as its instructor. The quiz scenario (``--scenario quiz``) is profiled the
+same way: a start and a submit of the bench quiz's 20 questions, rotating over as many learners as
+one `make bench` run uses.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from bench.client import SESSION_COOKIE, USER_AGENT, csrf_token
 from bench.credentials import issue_and_time
 from bench.data import create_bench_app, prepare
+from bench.instructor import prepare_teach
 from bench.quiz import LEARNERS_PER_CONNECTION, answer_fields
 
 # As many quiz learners as one wrk run of `make bench` uses at its default 8 connections.
@@ -57,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per page to time and profile")
     parser.add_argument("--top", type=int, default=25, help="functions to list per page")
     parser.add_argument("--scenario", choices=("all", "pages", "quiz"), default="all",
-                        help="the pages (lesson, dashboard, grader queue, credential page), the quiz "
-                             "start+submit, or both (default)")
+                        help="the pages (lesson, dashboard, grader queue, credential page, course dashboard, "
+                             "at-risk list), the quiz start+submit, or both (default)")
     parser.add_argument("--callees", action="append", metavar="PATTERN",
                         help="also list what the functions matching PATTERN (a regular expression) call; repeatable")
     args = parser.parse_args(argv)
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="skillmark-profile-"))
     try:
         data = prepare(workdir / "instance", quiz_learners=QUIZ_LEARNERS_PER_RUN)
+        teach = prepare_teach(data) if args.scenario in ("all", "pages") else None
         app = create_bench_app(data)
         statements: list[str] = []
         event.listen(get_engine(app), "before_cursor_execute",
@@ -87,10 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         credential = issue_and_time(app, count=1)
         visitor = app.test_client()  # the credential page is measured as an employer sees it: no login
         visitor.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        pages = (("lesson page", data.lesson_path, test_client, data.name),
+        pages = [("lesson page", data.lesson_path, test_client, data.name),
                  ("dashboard", data.dashboard_path, test_client, data.name),
                  ("grader queue", data.queue.path, grader_client, data.queue.grader_name),
-                 ("credential page", credential.path, visitor, credential.holder_name))
+                 ("credential page", credential.path, visitor, credential.holder_name)]
+        if teach is not None:
+            instructor = app.test_client()
+            instructor.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+            _login(instructor, teach.instructor_email, data.password)
+            pages += [("course dashboard", teach.path, instructor, teach.instructor_name),
+                      ("at-risk list", teach.at_risk_path, instructor, teach.instructor_name)]
         for label, path, client, viewer in pages if args.scenario in ("all", "pages") else ():
             response = client.get(path)  # warms caches; also the request whose SQL is shown
             if response.status_code != 200 or viewer not in response.get_data(as_text=True):

@@ -3,14 +3,18 @@
 Both apps run under gunicorn with the same flags (2 sync workers) on free loopback ports. wrk drives
 them from this machine, interleaved: in each of three rounds hello-world, the lesson page, the
 dashboard of a learner with twenty enrollments, the grader queue (10,000 waiting versions in 50
-courses, bench/grading.py), the public page of a credential (anonymous; bench/credentials.py),
+courses, bench/grading.py), the public page of a credential (anonymous; bench/credentials.py), an
+instructor's course dashboard of a course with 10,000 learners and its live list of learners at
+risk (bench/instructor.py; the dashboard's snapshot kept fresh, as the background job would),
 then the quiz scenario (learners starting and submitting attempts at a quiz of 20 mixed questions,
 bench/wrk_quiz.lua), which runs wrk with one
 connection per thread and so, when the pages' flags differ, is preceded by hello-world measured
 with its flags. Each score is the median over the rounds of the requests/s divided by hello-world's
 in the same round, so a machine that is busier in one round than another affects both sides of that
 round's ratio alike. The quiz's grading and the issuing of a credential are also timed in-process
-(bench.quiz.time_grading, bench.credentials.issue_and_time).
+(bench.quiz.time_grading, bench.credentials.issue_and_time), and so is the computation of the
+10,000-learner course's dashboard figures (bench.instructor.time_compute: what a background
+refresh costs).
 
 Exit code 0 whenever the measurement was taken, whether or not the targets were met; 1 when it could
 not be (a page answered wrongly, wrk reported errors, a server did not start); 130 on Ctrl-C.
@@ -37,6 +41,7 @@ from urllib.parse import quote, urlencode
 from bench import client, report
 from bench.credentials import issue_and_time
 from bench.data import PrepareError, create_bench_app, prepare
+from bench.instructor import SnapshotKeeper, TeachData, prepare_teach
 from bench.quiz import LEARNERS_PER_CONNECTION, QUESTIONS, answer_fields, time_grading
 from bench.servers import WORKERS, Server, gunicorn_flags
 from bench.wrk import QUIZ_SCRIPT, MeasurementError, WrkResult, ensure_wrk, run_wrk
@@ -46,6 +51,7 @@ HELLO_TEXT = "Hello, World!"
 # A measured page whose answers average less than this share of the checked page's size was not
 # the page (wrk does not count redirects, e.g. to the login page, as errors).
 MIN_SIZE_SHARE = 0.9
+TEACH_PAGES = ("teach", "at_risk")  # measured as the instructor of the 10,000-learner course
 
 
 def _env_number(name: str, default: float) -> float:
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         data = prepare(workdir / "instance", quiz_learners=quiz_learners_needed(args))
         grading = grade_in_process(data)
         credentials = issue_in_process(data)
+        teach = teach_in_process(data)
         app = Server("skillmark", "wsgi:app", data.server_environment(secrets.token_urlsafe(48)),
                      workdir / "skillmark-gunicorn.log")
         hello = Server("hello-world", "bench.hello:app", {}, workdir / "hello-gunicorn.log")
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.start()
         print(f"Servers: skillmark on {app.base_url}, hello-world on {hello.base_url}", flush=True)
-        return measure(args, wrk, data, app, hello, grading, credentials)
+        return measure(args, wrk, data, app, hello, grading, credentials, teach)
     except (PrepareError, client.CheckError, MeasurementError, RuntimeError) as exc:
         print(f"\nbench: could not take the measurement: {exc}", file=sys.stderr)
         for server in servers:
@@ -157,6 +164,20 @@ def issue_in_process(data) -> dict:
         get_engine(app).dispose()
 
 
+def teach_in_process(data) -> TeachData:
+    """The 10,000-learner course, its instructor and snapshot; the time of computing its figures."""
+    print("Preparing a course with 10,000 learners for the course dashboard and timing its figures ...", flush=True)
+    try:
+        teach = prepare_teach(data)
+    except RuntimeError as exc:
+        raise PrepareError(str(exc)) from None
+    print(f"  prepared in {teach.prepare_s:.1f} s ({teach.completions:,} completions, {teach.quiz_attempts:,} quiz "
+          f"attempts, {teach.submissions} capstones, {teach.credentials} credentials, {teach.at_risk:,} at risk); "
+          f"figures computed in {teach.compute_ms['median']:.1f} ms (median of {teach.compute_ms['runs']})",
+          flush=True)
+    return teach
+
+
 class QuizLoad:
     """The quiz scenario's wrk runs: each takes the next fresh slice of logged-in learners."""
 
@@ -192,8 +213,17 @@ class QuizLoad:
 
 
 def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict,
-            credentials: dict) -> int:
+            credentials: dict, teach: TeachData) -> int:
     """Log in, check every URL, warm up, run the rounds, then print and save the results."""
+    keeper = SnapshotKeeper(data, teach)
+    try:
+        return _measure(args, wrk, data, app, hello, grading, credentials, teach, keeper)
+    finally:
+        keeper.close()
+
+
+def _measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict,
+             credentials: dict, teach: TeachData, keeper: SnapshotKeeper) -> int:
     cookie = client.login(app.base_url, data.email, data.password)
     headers = {"Cookie": f"{client.SESSION_COOKIE}={cookie}", "User-Agent": client.USER_AGENT}
     # The grader queue is measured as its grader (of 50 courses, 10,000 versions waiting).
@@ -202,10 +232,17 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
                                 "User-Agent": client.USER_AGENT}}
     # The credential's public page is measured as an employer sees it: anonymous, no cookie.
     page_headers["credential"] = {"User-Agent": client.USER_AGENT}
-    viewers = {"grading": (grader_cookie, data.queue.grader_name), "credential": (None, credentials["holder"])}
+    # The course dashboard and the learners at risk are measured as the course's instructor.
+    instructor_cookie = client.login(app.base_url, teach.instructor_email, data.password)
+    for page in TEACH_PAGES:
+        page_headers[page] = {"Cookie": f"{client.SESSION_COOKIE}={instructor_cookie}", "User-Agent": client.USER_AGENT}
+    viewers = {"grading": (grader_cookie, data.queue.grader_name), "credential": (None, credentials["holder"]),
+               **{page: (instructor_cookie, teach.instructor_name) for page in TEACH_PAGES}}
     pages = {"hello": (hello.base_url, "/"), "lesson": (app.base_url, data.lesson_path),
              "dashboard": (app.base_url, data.dashboard_path), "grading": (app.base_url, data.queue.path),
-             "credential": (app.base_url, credentials["path"])}
+             "credential": (app.base_url, credentials["path"]), "teach": (app.base_url, teach.path),
+             "at_risk": (app.base_url, teach.at_risk_path)}
+    keeper.ensure_fresh(0)
     expected_bytes = check_pages(pages, cookie, data.name, viewers)
     # The quiz runs one wrk thread per connection (see wrk_quiz.lua); hello-world again with those
     # flags when the pages' differ, as the quiz's baseline.
@@ -219,11 +256,13 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
     quiz_check = quiz.check(app.base_url)
 
     servers = {"hello": hello, "lesson": app, "dashboard": app, "grading": app, "credential": app,
-               report.QUIZ_BASELINE: hello,
+               "teach": app, "at_risk": app, report.QUIZ_BASELINE: hello,
                "quiz": app}
 
     def load(page: str, duration_s: float) -> WrkResult:
         base_url, path = pages[page]
+        if page == "teach":
+            keeper.ensure_fresh(duration_s)  # (outside the measurement, like the background job)
         cpu_before = servers[page].cpu_seconds()
         if page == "quiz":
             result = run_wrk(wrk, base_url + path, duration_s=duration_s, connections=args.connections,
@@ -257,6 +296,10 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         rounds.append(results)
     check_pages({p: v for p, v in pages.items() if p != "quiz"}, cookie, data.name, viewers)  # still the same pages
     quiz_check_after = quiz.check(app.base_url)  # and the quiz still starts, submits and shows a score
+    stale = keeper.stale_views()
+    if stale:
+        raise MeasurementError(f"{teach.path} found its snapshot stale during the run ({stale} refresh job(s) queued): "
+                               "the measurement is of the 'updating' page, not the one instructors get")
 
     config = {
         "started": started.isoformat(timespec="seconds"),
@@ -271,6 +314,7 @@ def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server
         "urls": {page: path for page, (_base, path) in pages.items()},
         "learner": {"name": data.name, "enrollments": len(data.course_slugs), "completed": data.completed},
         "credentials": credentials,
+        "course_dashboard": {**teach.to_dict(), "snapshot_refreshes_during_run": keeper.refreshes},
         "grader_queue": {"path": data.queue.path, "courses": data.queue.courses,
                          "waiting_submissions": data.queue.submissions},
         "quiz": {
