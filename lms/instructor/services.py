@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -118,7 +119,7 @@ class Snapshot:
     def learners(self) -> dict:
         return self.data["learners"]
 
-    @property
+    @cached_property  # read by the charts, two tables and the CSV: built once per snapshot object
     def weeks(self) -> list[Week]:
         credentials = (self.data["credentials"] or {}).get("weeks") or [0] * len(self.data["weeks"])
         last = len(self.data["weeks"]) - 1

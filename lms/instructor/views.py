@@ -37,7 +37,24 @@ def courses():
 
 # -- the dashboard ----------------------------------------------------------------------------------------
 
+# The charts of a snapshot, per process: the same snapshot is shown to every instructor of the course
+# for up to FRESH_FOR, and drawing its SVG is a third of the page's work. The key changes with every
+# refresh and every sync, so an entry is never stale; a full dict starts over (bounded).
+_IMAGES: dict[tuple, dict] = {}
+IMAGES_MAX = 500
+
+
 def _chart_images(snapshot: services.Snapshot) -> dict:
+    key = (snapshot.course_id, snapshot.computed_at, snapshot.data.get("content_hash"))
+    images = _IMAGES.get(key)
+    if images is None:
+        if len(_IMAGES) >= IMAGES_MAX:
+            _IMAGES.clear()
+        images = _IMAGES[key] = _draw_charts(snapshot)
+    return images
+
+
+def _draw_charts(snapshot: services.Snapshot) -> dict:
     weeks = snapshot.weeks
     images = {
         "enrollments": charts.week_chart(weeks, "enrollments-chart", "Learners who enrolled per week, last 12 weeks",
