@@ -44,6 +44,7 @@ COMPUTE_INLINE_MAX_LEARNERS = 2000
 REFRESH_MIN_INTERVAL = timedelta(seconds=30)  # "Refresh now" again within this does nothing
 REFRESH_JOB = "instructor.refresh_course_stats"
 AT_RISK_PAGE = 25
+AT_RISK_COUNT_CAP = 500  # the at-risk page counts this many at most ("more than 500")
 NUDGE_KIND = "nudge"
 NUDGE_INTERVAL = timedelta(days=7)
 NUDGE_MAX_LENGTH = 2000
@@ -352,8 +353,9 @@ def parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
 @dataclass(frozen=True)
 class AtRiskPage:
     learners: list[AtRiskLearner]
-    total: int  # everyone at risk now, on every page
+    total: int  # everyone at risk now, on every page (at most AT_RISK_COUNT_CAP)
     next_cursor: str | None
+    more: bool = False  # more than ``total`` are at risk (the count stopped at its cap)
 
 
 def _at_risk_statement(outline: Outline, now: datetime):
@@ -386,9 +388,15 @@ def at_risk_page(db: Session, outline: Outline, now: datetime | None = None, aft
     total_steps = len(outline.steps)
     rows = db.execute(statement.limit(limit + 1)).all()
     learners = [_learner(row, total_steps) for row in rows[:limit]]
-    count = db.scalar(select(func.count()).select_from(Enrollment).join(User, User.id == Enrollment.user_id)
-                      .where(*stats.at_risk_conditions(outline.course_id, outline, now)))
-    return AtRiskPage(learners, count, learners[-1].cursor if len(rows) > limit else None)
+    # Counted up to a cap, as the grader queue does: each candidate's progress is a count of its
+    # completions, so an exact total over thousands of idle learners would cost tens of milliseconds
+    # per page view. The LIMIT lets the database stop at the cap.
+    capped = (select(Enrollment.id).join(User, User.id == Enrollment.user_id)
+              .where(*stats.at_risk_conditions(outline.course_id, outline, now)).limit(AT_RISK_COUNT_CAP + 1)
+              .subquery())
+    count = db.scalar(select(func.count()).select_from(capped))
+    return AtRiskPage(learners, min(count, AT_RISK_COUNT_CAP), learners[-1].cursor if len(rows) > limit else None,
+                      more=count > AT_RISK_COUNT_CAP)
 
 
 def at_risk_rows(db: Session, outline: Outline, now: datetime | None = None) -> tuple[list[str], list[list]]:

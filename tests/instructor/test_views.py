@@ -250,6 +250,15 @@ def test_wrong_nudges_say_what_to_do_and_send_nothing(client, auth, db, course, 
     assert db.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.nudged_at.is_not(None))) == 0
 
 
+def test_the_at_risk_count_stops_at_its_cap(client, auth, course, monkeypatch):
+    monkeypatch.setattr(services, "AT_RISK_COUNT_CAP", 2)
+    auth.login(course.instructor.email)
+    page = client.get(URL + "/at-risk").get_data(as_text=True)
+    assert "More than 2 learners at risk" in page and "Nudge everyone at risk (more than 2)" in page
+    monkeypatch.setattr(services, "AT_RISK_COUNT_CAP", 3)
+    assert "More than" not in client.get(URL + "/at-risk").get_data(as_text=True)
+
+
 def test_a_bad_cursor_shows_the_first_page(client, auth, course):
     auth.login(course.instructor.email)
     for cursor in ("nonsense", "1-2-3", "9" * 39 + "-1", "-5"):
