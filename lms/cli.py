@@ -317,8 +317,10 @@ def quizzes_regrade(quiz: str, key: str, dry_run: bool) -> None:
 
 def register(app: Flask) -> None:
     from lms.account_data.cli import uploads_cli  # noqa: PLC0415
+    from lms.backup.cli import backup, restore  # noqa: PLC0415
     from lms.credentials.cli import credentials_cli  # noqa: PLC0415
     from lms.jobs.cli import jobs_cli  # noqa: PLC0415
 
-    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli, credentials_cli, uploads_cli):
+    for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli, credentials_cli, uploads_cli,
+                    backup, restore):
         app.cli.add_command(command)
