@@ -10,6 +10,7 @@ pages, the courses' titles. See docs/decisions/0013-pathways.md.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -98,21 +99,46 @@ class LivePathway:
         return self.spec["requires"]["count"]
 
 
-# Built once and run on the connection: the dashboard asks on every view.
-_LIVE_PATHWAYS = (select(Achievement.id, AchievementVersion.id, Achievement.slug, AchievementVersion.spec)
+# Built once and run on the connection: the dashboard asks on every view. The live versions are read
+# with the hash of their definition instead of the definition, which comes from ``_specs`` (parsing
+# each pathway's JSON on every view cost more than the statement).
+_LIVE_PATHWAYS = (select(Achievement.id, AchievementVersion.id, Achievement.slug, AchievementVersion.content_hash)
                   .join(AchievementVersion, and_(AchievementVersion.achievement_id == Achievement.id,
                                                  AchievementVersion.retired_at.is_(None)))
                   .where(Achievement.kind == "pathway", Achievement.retired_at.is_(None))
                   .order_by(Achievement.slug))
 _LIVE_PATHWAY = _LIVE_PATHWAYS.where(Achievement.slug == bindparam("slug"))
+_VERSION_SPECS = select(AchievementVersion.content_hash, AchievementVersion.spec).where(
+    AchievementVersion.id.in_(bindparam("version_ids", expanding=True)))
+_COURSE_TITLES = select(Course.slug, Course.title).where(Course.slug.in_(bindparam("slugs", expanding=True)))
+
+# Parsed definitions per process, by their content hash (the sha256 of the definition's canonical JSON,
+# written with it: lms/credentials/sync.py). The live versions' hashes are read on every call, so a
+# definition changed by a sync on any node is a miss on the next call here (read in one more
+# statement), with no invalidation message; nothing per learner is kept. Bounded: a full cache starts
+# over. The dicts are shared by every request: read them, never change them.
+_specs: dict[str, dict] = {}
+_specs_lock = threading.Lock()
+SPEC_CACHE_DEFINITIONS = 1000
 
 
 def live_pathways(db: Session, slug: str | None = None) -> list[LivePathway]:
     """The pathways that can be earned now, each with its live definition (the version a credential gets)."""
     db.flush()  # (a Core statement: a sync in progress must see its own new rows)
-    rows = db.connection().execute(_LIVE_PATHWAYS) if slug is None else \
-        db.connection().execute(_LIVE_PATHWAY, {"slug": slug})
-    return [LivePathway(*row) for row in rows]
+    connection = db.connection()
+    rows = connection.execute(_LIVE_PATHWAYS).all() if slug is None else \
+        connection.execute(_LIVE_PATHWAY, {"slug": slug}).all()
+    specs = {content_hash: _specs.get(content_hash) for *_row, content_hash in rows}  # (another thread may clear it)
+    missing = [version_id for _id, version_id, _slug, content_hash in rows if specs[content_hash] is None]
+    if missing:
+        fetched = dict(connection.execute(_VERSION_SPECS, {"version_ids": missing}).all())
+        specs.update(fetched)
+        with _specs_lock:
+            if len(_specs) + len(fetched) > SPEC_CACHE_DEFINITIONS:
+                _specs.clear()
+            _specs.update(fetched)
+    return [LivePathway(achievement_id, version_id, slug_, specs[content_hash])
+            for achievement_id, version_id, slug_, content_hash in rows]
 
 
 def _counting_course_credentials(held: list[HeldCredential], now: datetime) -> dict[str, HeldCredential]:
@@ -183,7 +209,7 @@ def pathway_progress(db: Session, user_id: int | None, now: datetime | None = No
     if not pathways:
         return []
     slugs = {course for pathway in pathways for course in pathway.courses}
-    titles = dict(db.execute(select(Course.slug, Course.title).where(Course.slug.in_(slugs))).all())
+    titles = dict(db.connection().execute(_COURSE_TITLES, {"slugs": sorted(slugs)}).all())
     if held is None:
         held = held_credentials(db, user_id) if user_id is not None else []
     counting = _counting_course_credentials(held, now)

@@ -13,9 +13,11 @@ from lms.capstones import services as capstones
 from lms.catalog.models import Course
 from lms.catalog.services import Outline, get_outlines
 from lms.credentials.eligibility import EnrolledCourse
+from lms.db import utcnow
 from lms.enrollments import services as enrollments
 from lms.enrollments.models import Enrollment, ItemCompletion
 from lms.quizzes.models import QuizAttempt
+from lms.spaced_review import services as spaced_review
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class CourseCard:
     passed_ids: set[int]
     capstone_state: str | None
     tested_out_ids: frozenset[int] = frozenset()
+    review_due: int = 0  # review questions due now in this course
 
 
 # Built once: composing the statement would cost more than running it. Each enrollment's completions
@@ -46,7 +49,8 @@ _COMPLETIONS = (select(func.aggregate_strings(cast(ItemCompletion.item_id, Strin
 _DASHBOARD_QUERY = (
     select(Enrollment.id, Enrollment.track, Enrollment.last_item_id, Enrollment.enrolled_at,
            Enrollment.last_activity_at, Course.id, Course.slug, Course.title, Course.content_hash,
-           _COMPLETIONS, capstones.latest_state_subquery(Enrollment.id))
+           _COMPLETIONS, capstones.latest_state_subquery(Enrollment.id),
+           spaced_review.due_count_subquery(Enrollment.id))
     .join(Course, Course.id == Enrollment.course_id)
     .where(Enrollment.user_id == bindparam("user_id"), Course.retired_at.is_(None))
     .order_by(Enrollment.last_activity_at.desc(), Enrollment.id.desc())
@@ -70,24 +74,24 @@ def _parse_completions(aggregated: str | None) -> tuple[set[int], set[int], froz
     return done, passed, frozenset(tested_out)
 
 
-def learner_dashboard(db: Session, user_id: int) -> list[CourseCard]:
+def learner_dashboard(db: Session, user_id: int, now: datetime | None = None) -> list[CourseCard]:
     """The learner's courses, most recently active first.
 
     One statement however many courses (two more on a cold outline cache): each enrollment row
     carries its completed item ids, each with how it was completed, as one aggregated string
-    (group_concat / string_agg), and the latest capstone version's state (what the credential's
-    blockers need, with the passed ones).
+    (group_concat / string_agg), the latest capstone version's state (what the credential's
+    blockers need, with the passed ones) and how many review questions are due at ``now``.
     """
-    rows = db.connection().execute(_DASHBOARD_QUERY, {"user_id": user_id}).all()
+    rows = db.connection().execute(_DASHBOARD_QUERY, {"user_id": user_id, "now": now or utcnow()}).all()
     outlines = get_outlines(db, [(row[5], row[8]) for row in rows])
     cards = []
     for (enrollment_id, track, last_item_id, enrolled_at, active_at, course_id, slug, title, _hash, completions,
-         capstone_state) in rows:
+         capstone_state, review_due) in rows:
         outline = outlines[course_id]
         done, passed, tested_out = _parse_completions(completions)
         cards.append(CourseCard(course_id, enrollment_id, slug, title, track, enrolled_at, active_at, outline,
                                 enrollments.summarize(outline, done, last_item_id), passed, capstone_state,
-                                tested_out))
+                                tested_out, review_due))
     return cards
 
 

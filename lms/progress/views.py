@@ -13,7 +13,6 @@ from lms.notifications.services import latest_unread
 from lms.progress import services
 from lms.progress.cards import render_cards
 from lms.security import access
-from lms.spaced_review import services as spaced_review
 
 bp = Blueprint("progress", __name__, template_folder="templates")
 
@@ -22,13 +21,13 @@ bp = Blueprint("progress", __name__, template_folder="templates")
 @access("login")
 def dashboard():
     db = get_db()
-    cards = services.learner_dashboard(db, current_user.id)
+    now = utcnow()
+    cards = services.learner_dashboard(db, current_user.id, now)
     held = held_credentials(db, current_user.id)
     earned = {h.course_id for h in held if not h.revoked}
     # One batch for every course still to earn, from what the dashboard read (one statement).
     blockers = blockers_of_enrolled(db, current_user.email_verified,
                                     [services.credential_facts(c) for c in cards if c.course_id not in earned])
-    now = utcnow()
     # Renewal only for credentials that expire (no statement at all when none does).
     renewals = renewal_statuses(db, current_user.id, [h.course_id for h in held if h.current and h.valid_until],
                                 now, held=held)
@@ -37,7 +36,8 @@ def dashboard():
     pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
         if any(h.current for h in held) else []
     scores = services.best_quiz_scores(db, current_user.id) if cards else {}
-    review_due = spaced_review.due_counts_by_course(db, current_user.id, now) if cards else {}
+    # Due review questions per course (courses with none left out), read with the enrollments.
+    review_due = {card.course_id: card.review_due for card in cards if card.review_due}
     # Unread notifications only when the stored counter says there are some (no statement otherwise).
     notices = latest_unread(db, current_user.id) if current_user.unread_notifications else []
     return render_template("progress/dashboard.html", cards=cards,

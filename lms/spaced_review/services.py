@@ -105,7 +105,21 @@ def due_count(db: Session, user_id: int, now: datetime) -> int:
 
 def due_counts_by_course(db: Session, user_id: int, now: datetime) -> dict[int, int]:
     """Due review questions per course id; courses with none due are left out (one statement)."""
-    return dict(db.execute(_DUE_BY_COURSE, {"user_id": user_id, "now": now}).all())
+    db.flush()  # (a Core statement on the connection: an answer in progress must be seen)
+    return dict(db.connection().execute(_DUE_BY_COURSE, {"user_id": user_id, "now": now}).all())
+
+
+def due_count_subquery(enrollment_id_column):
+    """The due review questions of one enrollment, as a correlated scalar subquery (bound ``now``), for a
+    statement that reads the learner's enrollments of courses not retired (the dashboard's): the same
+    cards ``_active`` counts, the enrollment's user and its course's retirement being that statement's."""
+    return (select(func.count()).select_from(ReviewCard)
+            .join(Item, and_(Item.id == ReviewCard.quiz_item_id, Item.retired_at.is_(None),
+                             Item.quiz_role.in_(REVIEWED_ROLES)))
+            .join(_LIVE, and_(_LIVE.quiz_item_id == ReviewCard.quiz_item_id, _LIVE.key == ReviewCard.question_key,
+                              _LIVE.retired_at.is_(None), _LIVE.type.not_in(UNREVIEWABLE_TYPES)))
+            .where(ReviewCard.enrollment_id == enrollment_id_column, ReviewCard.box < LEARNED_BOX, _IS_DUE)
+            .scalar_subquery())
 
 
 @dataclass(frozen=True)
