@@ -24,12 +24,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from lms.account_data import files as upload_files
 from lms.errors import DomainError
 from lms.uploads.storage import fsync_dir
 
-# Every column that names an upload by its SHA-256 (lms.uploads). A feature that stores uploads
-# elsewhere adds its column here too (and to lms.account_data.files.REFERENCES).
-UPLOAD_REFERENCES = (("submission_files", "sha256"),)
+# Every column that names an upload by its SHA-256: the one list lms.account_data.files keeps (its
+# reference counting and the backup's "every referenced file is copied" must never disagree).
+UPLOAD_REFERENCES = tuple((column.table.name, column.name) for column in upload_files.REFERENCES)
 # The files a snapshot references, as paths inside a backup: uploads/ab/cd/<sha256>, media/<sha256><ext>.
 REFERENCED_FILES = tuple(
     (table, f'SELECT DISTINCT \'uploads/\' || substr("{column}", 1, 2) || \'/\' || substr("{column}", 3, 2) '
