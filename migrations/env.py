@@ -24,11 +24,26 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the original; with foreign keys
+            # enforced, that DROP deletes every row referencing it through ON DELETE CASCADE (an
+            # upgrade of a populated database lost its modules and enrollments this way). The pragma
+            # only changes outside a transaction, so it is set before the migrations' transaction,
+            # and the references are checked before that transaction commits.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables there.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                           compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows referencing missing rows: {broken[:10]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     engine.dispose()
 
 
