@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from types import SimpleNamespace
 
-from flask import Flask, request, session, url_for
+from flask import Flask, current_app, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from lms.reports import svg
@@ -30,19 +30,22 @@ def _points(value: float | None) -> str:
 
 # The signed form of each session's CSRF token. Signing costs more than the rest of a page's layout;
 # with WTF_CSRF_TIME_LIMIT = None a token signed once stays valid for its session, so each process
-# keeps the signed form (bounded; secrets stay in memory, never written anywhere).
-_signed_csrf: dict[str, str] = {}
+# keeps the signed form (bounded; secrets stay in memory, never written anywhere), by signing key and
+# raw token. Templates reach it through the context processor below: Flask-WTF's own context processor
+# puts its ``generate_csrf`` into every template's context, which would shadow a Jinja global.
+_signed_csrf: dict[tuple, str] = {}
 SIGNED_CSRF_MAX = 10_000
 
 
 def csrf_token() -> str:
     raw = session.get("csrf_token")
-    if raw is not None and (signed := _signed_csrf.get(raw)) is not None:
+    key = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    if raw is not None and (signed := _signed_csrf.get((key, raw))) is not None:
         return signed
     signed = generate_csrf()
     if len(_signed_csrf) >= SIGNED_CSRF_MAX:
         _signed_csrf.clear()
-    _signed_csrf[session["csrf_token"]] = signed
+    _signed_csrf[key, session["csrf_token"]] = signed
     return signed
 
 
@@ -71,6 +74,7 @@ def init_app(app: Flask) -> None:
             ))
         return site_urls[0]
 
+    # (Registered after Flask-WTF's context processor, so ``csrf_token`` here is the cached one.)
     @app.context_processor
     def _globals():
-        return {"site_urls": _site_urls(), "current_path": request.path}
+        return {"site_urls": _site_urls(), "current_path": request.path, "csrf_token": csrf_token}

@@ -80,3 +80,18 @@ def test_sessions_with_mutable_values_are_not_shared_between_requests(session_ap
     client.set_cookie(session_app_cookie_name, cookie)
     third = client.post("/_test/session/read").json
     assert first == {"items": ["x"]} and second == {"items": ["x", "x"]} and third == {"items": ["x"]}
+
+
+def test_templates_use_the_per_process_signed_csrf_token(app):
+    """Flask-WTF's context processor puts its own generate_csrf into every template's context (which
+    would shadow a Jinja global); the layout's must win, and sign a session's token once."""
+    from flask import render_template_string
+
+    from lms import templating
+
+    with app.test_request_context("/"):
+        context: dict = {}
+        app.update_template_context(context)
+        assert context["csrf_token"] is templating.csrf_token
+        first = render_template_string("{{ csrf_token() }}")
+        assert render_template_string("{{ csrf_token() }}") == first
