@@ -1,10 +1,14 @@
 """What earns or renews a credential: subscribed to the events that can remove a learner's last blocker,
-and to the recertification passes that renew an expiring credential (lms/credentials/renewal.py).
+and to the recertification passes that renew an expiring credential (lms/credentials/renewal.py); and
+the nightly reconcile that issues whatever those events missed.
 
 Each handler runs in the event's own transaction (see lms/credentials/issuance.py).
 """
 
 from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +17,16 @@ from lms.auth.services import email_verified
 from lms.capstones.models import Review, Submission
 from lms.capstones.services import capstone_graded
 from lms.catalog.models import Item
-from lms.credentials.issuance import issue_if_eligible
+from lms.credentials.issuance import issue_if_eligible, reconcile
 from lms.credentials.renewal import renew
 from lms.db import utcnow
 from lms.enrollments.models import Enrollment
 from lms.enrollments.services import item_completed, track_changed
+from lms.jobs import JobContext, periodic
 from lms.quizzes.models import QuizAttempt, QuizConfig
 from lms.quizzes.services import quiz_submitted
+
+logger = logging.getLogger(__name__)
 
 
 @item_completed.connect
@@ -65,3 +72,13 @@ def renew_after_the_capstone_passed_again(db: Session, *, submission: Submission
     user_id = db.scalar(select(Enrollment.user_id).where(Enrollment.id == submission.enrollment_id))
     renew(db, user_id, submission.course_id, "capstone", submission.submitted_at, review.graded_at,
           submission_id=submission.id)
+
+
+# The safety net behind the events above: a credential that became due while it could not be issued
+# (no signing key configured yet, an achievement added by a sync after the last blocker went, a
+# process that died between the learner's commit and the event's) is issued in the night.
+@periodic("credentials.reconcile", every=timedelta(days=1), offset=timedelta(hours=4, minutes=30))
+def reconcile_nightly(ctx: JobContext, period_start: datetime) -> None:
+    report = reconcile(ctx.db, ctx.now)
+    logger.info("credentials reconciled", extra={"issued": len(report.issued), "still_blocked": report.still_blocked,
+                                                 "not_signed": report.not_signed})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -117,6 +117,27 @@ def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setu
     assert len(_credentials(db, setup.learner)) == 1
     again = reconcile(db)
     assert again.issued == [] and again.still_blocked == 0
+
+
+def test_the_nightly_job_issues_what_the_events_missed_once(app, db, capstone_setup):
+    from lms.jobs import run_due
+
+    setup = capstone_setup()
+    setup.learner.email_verified_at = None
+    db.commit()
+    grade(db, setup, FULL_MARKS)
+    setup.learner.email_verified_at = utcnow()  # (verified behind the service's back: no event)
+    db.commit()
+    maker = app.extensions["lms.sessionmaker"]
+    settings = app.config["LMS_SETTINGS"]
+    first = run_due(maker, datetime.now(UTC) + timedelta(seconds=1), settings=settings)
+    assert any("credentials.reconcile" in line for line in first.scheduled)
+    db.expire_all()
+    assert len(_credentials(db, setup.learner)) == 1
+    again = run_due(maker, datetime.now(UTC) + timedelta(seconds=2), settings=settings)
+    assert not any("credentials.reconcile" in line for line in again.scheduled)  # once a night
+    db.expire_all()
+    assert len(_credentials(db, setup.learner)) == 1
 
 
 def test_the_served_status_list_says_whether_a_credential_is_revoked(app, db, client, capstone_setup):
