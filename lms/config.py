@@ -81,6 +81,10 @@ class Settings:
     issuer_key: str | None = None  # a PEM Ed25519 private key; otherwise keys are read from the instance
     issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
     issuer_name: str = "Skillmark"  # the organisation named on credentials (and on LinkedIn)
+    # Folders that several app nodes must share (a shared volume) when their instance folders are their
+    # own: None means inside the instance folder. Read them through uploads_dir and media_dir.
+    uploads_root: Path | None = None
+    media_root: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -89,12 +93,14 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
-        return self.instance_dir / "uploads"
+        """Capstone uploads, named by content hash (``LMS_UPLOADS_DIR``, else ``<instance>/uploads``)."""
+        return self.uploads_root or self.instance_dir / "uploads"
 
     @property
     def media_dir(self) -> Path:
-        """Course assets copied at sync time, named by content hash."""
-        return self.instance_dir / "media"
+        """Course assets copied at sync time, named by content hash (``LMS_MEDIA_DIR``, else
+        ``<instance>/media``)."""
+        return self.media_root or self.instance_dir / "media"
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -110,6 +116,8 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
     database_url = overrides.pop("database_url", None) or _env(
         "LMS_DATABASE_URL", f"sqlite:///{instance_dir / 'skillmark.db'}"
     )
+    uploads_root, media_root = (Path(raw).resolve() if raw else None
+                                for raw in (_env("LMS_UPLOADS_DIR"), _env("LMS_MEDIA_DIR")))
     password_hash = _env("LMS_PASSWORD_HASH", "standard")
     if password_hash not in PASSWORD_HASH_PRESETS:
         raise ConfigError(f"LMS_PASSWORD_HASH must be one of {', '.join(PASSWORD_HASH_PRESETS)}")
@@ -157,6 +165,8 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         issuer_name=(_env("LMS_ISSUER_NAME", "Skillmark") or "Skillmark").strip(),
         issuer_retired_keys=tuple(k.strip() for k in (_env("LMS_ISSUER_RETIRED_KEYS", "") or "").split(",")
                                   if k.strip()),
+        uploads_root=uploads_root,
+        media_root=media_root,
     )
     return replace(settings, **overrides) if overrides else settings
 

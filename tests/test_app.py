@@ -66,6 +66,28 @@ def test_development_generates_a_private_key_once(tmp_path, monkeypatch):
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_uploads_and_media_folders_can_live_outside_the_instance(tmp_path, monkeypatch, database_url):
+    """Several app nodes with instance folders of their own share these two (tests/test_two_nodes.py)."""
+    from lms import create_app
+    from lms.db import get_engine
+
+    monkeypatch.delenv("LMS_UPLOADS_DIR", raising=False)
+    monkeypatch.delenv("LMS_MEDIA_DIR", raising=False)
+    default = load_settings({"instance_dir": tmp_path / "instance"})
+    assert default.uploads_dir == tmp_path / "instance" / "uploads"
+    assert default.media_dir == tmp_path / "instance" / "media"
+    monkeypatch.setenv("LMS_UPLOADS_DIR", str(tmp_path / "shared" / "uploads"))
+    monkeypatch.setenv("LMS_MEDIA_DIR", str(tmp_path / "shared" / "media"))
+    settings = load_settings({"instance_dir": tmp_path / "instance", "database_url": database_url,
+                              "secret_key": "k"})
+    assert settings.uploads_dir == tmp_path / "shared" / "uploads"
+    assert settings.media_dir == tmp_path / "shared" / "media"
+    assert settings.with_overrides(instance_dir=tmp_path / "other").uploads_dir == settings.uploads_dir
+    app = create_app(settings)
+    assert app.extensions["lms.uploads"].root == tmp_path / "shared" / "uploads"
+    get_engine(app).dispose()
+
+
 def test_bad_environment_values_are_explained(monkeypatch):
     monkeypatch.setenv("LMS_ENV", "staging")
     with pytest.raises(ConfigError, match="LMS_ENV must be one of"):
