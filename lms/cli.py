@@ -320,7 +320,8 @@ def register(app: Flask) -> None:
     from lms.backup.cli import backup, restore  # noqa: PLC0415
     from lms.credentials.cli import credentials_cli  # noqa: PLC0415
     from lms.jobs.cli import jobs_cli  # noqa: PLC0415
+    from lms.seed.cli import seed  # noqa: PLC0415
 
     for command in (db_cli, courses_cli, users_cli, quizzes_cli, demo, jobs_cli, credentials_cli, uploads_cli,
-                    backup, restore):
+                    backup, restore, seed):
         app.cli.add_command(command)
