@@ -170,15 +170,18 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             node.stop()
         smtp.stop()
         cluster.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
-        for job_id in redis.lrange(f"rq:queue:{queue}", 0, -1):  # left by a failure (workers empty it)
-            redis.delete(b"rq:job:" + job_id)
-        for pattern in (f"*{run}*", *(f"*LIMITER/*/{ip}/*" for ip in cluster.client_ips)):
-            for key in redis.scan_iter(pattern):
-                redis.delete(key)
-        redis.close()
+        try:  # this run's keys only: the queue, its entries, workers, and the throttle counts
+            for job_id in redis.lrange(f"rq:queue:{queue}", 0, -1):
+                redis.delete(b"rq:job:" + job_id)
+            redis.srem("rq:queues", f"rq:queue:{queue}")
+            for pattern in (f"*{run}*", *(f"*LIMITER/*/{ip}/*" for ip in cluster.client_ips)):
+                for key in redis.scan_iter(pattern):
+                    redis.delete(key)
+        finally:
+            redis.close()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def test_a_session_started_on_one_node_works_on_the_other(cluster):
