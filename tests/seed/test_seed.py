@@ -194,3 +194,21 @@ def test_the_command_prints_the_password_and_timings(app, db):
     assert "table attempt_answers" in result.output and "seeded size S" in result.output
     db.rollback()
     assert _count(db, User) == SIZES["S"].learners + SIZES["S"].staff
+
+
+def test_the_rows_are_consistent_with_what_the_product_would_decide(db, hasher, tmp_path):
+    """Nobody is owed a credential the seed did not issue, and the catalog's rating sums match the reviews."""
+    from lms.course_reviews.services import reconcile_summaries
+    from lms.credentials.issuance import reconcile
+
+    _seed(db, hasher, tmp_path, SIZES["S"])
+    from lms.credentials.models import Achievement
+
+    revoked = set(db.execute(select(Credential.user_id, Achievement.slug)
+                             .join(Achievement, Achievement.id == Credential.achievement_id)
+                             .where(Credential.revoked_at.is_not(None))).all())
+    report = reconcile(db)
+    # (only the holders of a revoked credential: reconcile issues to anyone eligible without a current one)
+    assert set(report.issued) <= revoked
+    assert reconcile_summaries(db) == []
+    db.rollback()
