@@ -82,9 +82,10 @@ class Settings:
     issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
     issuer_name: str = "Skillmark"  # the organisation named on credentials (and on LinkedIn)
     # Folders that several app nodes must share (a shared volume) when their instance folders are their
-    # own: None means inside the instance folder. Read them through uploads_dir and media_dir.
+    # own: None means inside the instance folder. Read them through uploads_dir, media_dir and exports_dir.
     uploads_root: Path | None = None
     media_root: Path | None = None
+    exports_root: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -102,6 +103,12 @@ class Settings:
         ``<instance>/media``)."""
         return self.media_root or self.instance_dir / "media"
 
+    @property
+    def exports_dir(self) -> Path:
+        """Course learner exports built by background jobs (``LMS_EXPORTS_DIR``, else ``<instance>/exports``);
+        the node that serves the download must see what the job runner wrote."""
+        return self.exports_root or self.instance_dir / "exports"
+
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
 
@@ -116,8 +123,9 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
     database_url = overrides.pop("database_url", None) or _env(
         "LMS_DATABASE_URL", f"sqlite:///{instance_dir / 'skillmark.db'}"
     )
-    uploads_root, media_root = (Path(raw).resolve() if raw else None
-                                for raw in (_env("LMS_UPLOADS_DIR"), _env("LMS_MEDIA_DIR")))
+    uploads_root, media_root, exports_root = (Path(raw).resolve() if raw else None
+                                              for raw in (_env("LMS_UPLOADS_DIR"), _env("LMS_MEDIA_DIR"),
+                                                          _env("LMS_EXPORTS_DIR")))
     password_hash = _env("LMS_PASSWORD_HASH", "standard")
     if password_hash not in PASSWORD_HASH_PRESETS:
         raise ConfigError(f"LMS_PASSWORD_HASH must be one of {', '.join(PASSWORD_HASH_PRESETS)}")
@@ -167,6 +175,7 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
                                   if k.strip()),
         uploads_root=uploads_root,
         media_root=media_root,
+        exports_root=exports_root,
     )
     return replace(settings, **overrides) if overrides else settings
 

@@ -8,7 +8,7 @@ from lms.course_reviews.models import CourseReview
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
 from lms.db import Base
 from lms.enrollments.models import Enrollment, ItemCompletion
-from lms.instructor.models import CourseStats
+from lms.instructor.models import CourseExport, CourseStats
 from lms.jobs.models import Job, JobRun
 from lms.notifications.models import Notification, NotificationPreference
 from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt, QuizConfig
@@ -19,4 +19,4 @@ __all__ = ["AuditEvent", "Base", "Course", "CourseRole", "Enrollment", "Item", "
            "QuizAttempt", "QuizConfig", "User",
            "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile",
            "Achievement", "AchievementVersion", "Credential", "StatusList", "Pathway", "PathwayCourse",
-           "CourseReview", "CourseStats", "ReviewCard"]
+           "CourseReview", "CourseExport", "CourseStats", "ReviewCard"]
