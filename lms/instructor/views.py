@@ -7,13 +7,14 @@ instructors and admins (access rule "course_instructor"; graders get 403).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from lms.audit import services as audit
 from lms.catalog import services as catalog
 from lms.db import get_db, utcnow
 from lms.errors import NotFound
-from lms.instructor import services
+from lms.instructor import exports, services
 from lms.reports import svg as charts
 from lms.security import access
 
@@ -93,6 +94,8 @@ def dashboard(course_slug: str):
     db.commit()  # a first snapshot stored, or a refresh queued (nothing otherwise)
     snapshot = state.snapshot
     return render_template("instructor/dashboard.html", outline=outline, state=state, snapshot=snapshot,
+                           exports=exports.recent_exports(db, outline.course_id),
+                           keep_days=exports.KEEP_FOR.days,
                            images=_chart_images(snapshot) if snapshot else {},
                            state_labels=services.STATE_LABELS,
                            fresh_minutes=int(services.FRESH_FOR.total_seconds() // 60),
@@ -130,6 +133,48 @@ def chart_csv(course_slug: str, chart: str):
     filename = f"{course_slug}-{chart}-{utcnow():%Y-%m-%d}.csv"
     return services.to_csv(header, rows), 200, {"Content-Type": "text/csv; charset=utf-8",
                                                 "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+# -- learners' progress exports (built by a background job: lms/instructor/exports.py) ------------------------
+
+@bp.route(COURSE_PATH + "/exports", methods=["POST"])
+@access("course_instructor")
+def request_export(course_slug: str):
+    db = get_db()
+    requested = exports.request_export(db, g.course_access.course_id, current_user.id, utcnow())
+    db.commit()
+    if requested.created:
+        flash("The export is queued. It is built in the background; you will get a notification with the "
+              "download link when it is ready.", "success")
+    else:
+        flash("An export of this course is already queued or being built, so no second one was started. "
+              "It is listed below; you will get a notification when it is ready.", "info")
+    return redirect(url_for("instructor.dashboard", course_slug=course_slug) + "#exports")
+
+
+@bp.route(COURSE_PATH + "/exports/<int:export_id>.csv")
+@access("course_instructor")
+def export_download(course_slug: str, export_id: int):
+    db = get_db()
+    export = exports.get_export(db, g.course_access.course_id, export_id)
+    if export is None:
+        raise NotFound("There is no such export of this course. Exports are kept for "
+                       f"{exports.KEEP_FOR.days} days; request a new one from the course dashboard.")
+    if export.state != "ready":
+        raise NotFound("This export has no file: " + ("it is still being built. Try again in a minute."
+                                                     if export.state == "queued" else f"it failed ({export.error})."))
+    path = exports.file_path(current_app.config["LMS_SETTINGS"].exports_dir, export.file_name)
+    if path is None or not path.is_file():
+        raise NotFound("The file of this export is missing from the exports folder (removed, or written where "
+                       "this server cannot read it). Request a new export from the course dashboard.")
+    audit.record(db, "instructor.export_downloaded", "course", export.course_id, current_user.id, export_id=export.id)
+    db.commit()
+    response = send_file(path, mimetype="text/csv", as_attachment=True, max_age=0,
+                         download_name=exports.download_name(course_slug, export))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # -- learners at risk and nudges ----------------------------------------------------------------------------
