@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Integer, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations can refer to them on every backend.
@@ -54,6 +56,66 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -- SQL for hot read-only statements ------------------------------------------------------------------
+# Built like functions, but rendered with nothing left for each execution: SQLAlchemy's own
+# aggregate_strings renders its separator as a literal at every execution (a "post-compile" parameter),
+# and a DateTime column is parsed into a datetime for every row on SQLite. The same results on SQLite
+# and PostgreSQL.
+
+class joined_strings(FunctionElement):  # noqa: N801  (used like func.*)
+    """The aggregate ``group_concat(expr, ',')`` (SQLite) / ``string_agg(expr, ',')`` (PostgreSQL): the
+    values joined by commas, in no particular order; NULL values left out, NULL when there are none."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(joined_strings, "sqlite")
+def _joined_strings_sqlite(element, compiler, **kw):
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(joined_strings)
+def _joined_strings(element, compiler, **kw):
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+class utc_date_text(FunctionElement):  # noqa: N801
+    """A UTCDateTime column's calendar date in UTC as text, "2026-12-07" (NULL stays NULL): SQLite
+    stores the naive UTC timestamp as text, PostgreSQL a timestamptz shown in UTC."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_date_text, "sqlite")
+def _utc_date_text_sqlite(element, compiler, **kw):
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(utc_date_text)
+def _utc_date_text(element, compiler, **kw):
+    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+class truncated(FunctionElement):  # noqa: N801
+    """A number truncated toward zero to an integer, as Python's ``int()`` does a float (NULL stays
+    NULL): CAST AS INTEGER on SQLite; on PostgreSQL, whose CAST rounds, trunc() first."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(truncated, "sqlite")
+def _truncated_sqlite(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(truncated)
+def _truncated(element, compiler, **kw):
+    return f"CAST(trunc({compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 def make_engine(url: str, **kwargs) -> Engine:

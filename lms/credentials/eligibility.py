@@ -129,8 +129,11 @@ def blockers_by_course(db: Session, user_id: int, course_ids: list[int]) -> dict
             result[course_id] = Eligibility(achievement_id, version_id, (Blocker("enroll", "Enrol in the course"),))
             continue
         _enrollment_id, track, verified_at = learners[course_id]
-        result[course_id] = Eligibility(achievement_id, version_id, _blockers(
-            spec, track, verified_at is not None, quizzes.get(course_id, {}), capstones.get(course_id, (None, None))))
+        states = quizzes.get(course_id, {})
+        plan = _plan(spec, {ref: (item_id, title) for ref, (item_id, title, _p, _t) in states.items()})
+        result[course_id] = Eligibility(achievement_id, version_id, _apply(
+            plan, track, verified_at is not None, {state[0] for state in states.values() if state[2]},
+            {state[0] for state in states.values() if state[3]}, capstones.get(course_id, (None, None))))
     return result
 
 
@@ -149,27 +152,33 @@ class EnrolledCourse:
     tested_out_ids: frozenset[int] = frozenset()  # items completed by testing out of their module
 
 
-# Course id -> (content hash, its live achievement or None), as the outline cache does (decision 0004):
-# an achievement version is written only by a sync, which changes the course's content hash, so a
-# process sees a new definition as soon as it reads the new hash. Only the dashboard reads through it;
-# issuance always reads the database, inside its transaction.
-_achievement_cache: dict[int, tuple[str, tuple[int, int, dict] | None]] = {}
+# Course id -> (content hash, its live achievement or None, the rules' plan for it), as the outline cache
+# does (decision 0004): an achievement version is written only by a sync, which changes the course's
+# content hash, so a process sees a new definition as soon as it reads the new hash. The plan is made of
+# the definition and the outline's quizzes, which both come with that hash. Only the dashboard reads
+# through it; issuance always reads the database, inside its transaction.
+_achievement_cache: dict[int, tuple[str, tuple[int, int, dict] | None, _Plan | None]] = {}
 
 
-def _cached_achievements(db: Session, courses: list[EnrolledCourse]) -> dict[int, tuple[int, int, dict]]:
+def _cached_achievements(db: Session, courses: list[EnrolledCourse]) -> dict[int, tuple[int, int, _Plan]]:
     found, missing = {}, []
     for course in courses:
         cached = _achievement_cache.get(course.course_id)
         if cached is not None and cached[0] == course.content_hash:
             if cached[1] is not None:
-                found[course.course_id] = cached[1]
+                found[course.course_id] = (cached[1][0], cached[1][1], cached[2])
         else:
             missing.append(course)
     if missing:
         fetched = _live_achievements(db, [c.course_id for c in missing])
         for course in missing:
-            _achievement_cache[course.course_id] = (course.content_hash, fetched.get(course.course_id))
-        found.update(fetched)
+            achievement = fetched.get(course.course_id)
+            plan = None
+            if achievement is not None:
+                titles = {ref: (item.id, item.title) for ref, item in course.quizzes_by_ref.items()}
+                plan = _plan(achievement[2], titles)
+                found[course.course_id] = (achievement[0], achievement[1], plan)
+            _achievement_cache[course.course_id] = (course.content_hash, achievement, plan)
     return found
 
 
@@ -179,38 +188,71 @@ def blockers_of_enrolled(db: Session, email_verified: bool, courses: list[Enroll
     The same rules."""
     if not courses:
         return {}
-    by_id = {c.course_id: c for c in courses}
     db.flush()
     achievements = _cached_achievements(db, courses)
-    result = {c: Eligibility(None, None, ()) for c in by_id if c not in achievements}
-    for course_id, (achievement_id, version_id, spec) in achievements.items():
-        course = by_id[course_id]
-        quizzes = {ref: (item.id, item.title, item.id in course.passed_ids, item.id in course.tested_out_ids)
-                   for ref, item in course.quizzes_by_ref.items()}
-        result[course_id] = Eligibility(achievement_id, version_id, _blockers(
-            spec, course.track, email_verified, quizzes, course.capstone))
+    result = {}
+    for course in courses:
+        course_id = course.course_id
+        if course_id in result:
+            continue
+        found = achievements.get(course_id)
+        if found is None:
+            result[course_id] = Eligibility(None, None, ())
+            continue
+        achievement_id, version_id, plan = found
+        result[course_id] = Eligibility(achievement_id, version_id, _apply(
+            plan, course.track, email_verified, course.passed_ids, course.tested_out_ids, course.capstone))
     return result
 
 
-def _blockers(spec: dict, track: str, email_verified: bool, quizzes: dict[str, tuple], capstone: tuple) -> tuple:
-    """The rules, from the facts: ``quizzes`` "module/quiz" -> (item id, title, passed, tested out of its
-    module); ``capstone`` (item id, state of the latest version)."""
+_VERIFY_EMAIL = Blocker("verify_email", "Verify your email address")
+_CREDENTIAL_TRACK = Blocker("credential_track", "Switch to the credential track")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one credential definition asks of a course version, its blockers written out (they name the
+    quizzes by title): the part of the rules that is the same for every learner. Blockers are immutable,
+    so the same ones serve every learner they apply to."""
+
+    # Per required quiz, in the definition's order: its item id (None: not in the course), the blocker
+    # when it is not passed, and the one when its module was tested out of (None: that counts).
+    quizzes: tuple[tuple[int | None, Blocker, Blocker | None], ...]
+    capstone: bool  # the definition requires the capstone
+
+
+def _plan(spec: dict, quizzes: dict[str, tuple[int, str]]) -> _Plan:
+    """``quizzes``: "module/quiz" -> (item id, title) of the course's quizzes."""
+    test_out_counts = spec["requires"].get("test_out", False)
+    rules = []
+    for ref in spec["requires"]["quizzes"]:
+        item_id, title = quizzes.get(ref, (None, ref))
+        # (A quiz that is not in the course is never passed: its title is its reference.)
+        tested_out = None if test_out_counts else Blocker(
+            "quiz", f"Pass the quiz “{title}” (testing out of its module does not count for the credential)", item_id)
+        rules.append((item_id, Blocker("quiz", f"Pass the quiz “{title}”", item_id), tested_out))
+    return _Plan(tuple(rules), bool(spec["requires"]["capstone"]))
+
+
+def _apply(plan: _Plan, track: str, email_verified: bool, passed: set[int], tested_out: set[int] | frozenset[int],
+           capstone: tuple) -> tuple:
+    """The rules, from the facts: the items the learner passed and tested out of (their module by the
+    placement quiz); ``capstone`` (item id, state of the latest version)."""
     blockers: list[Blocker] = []
     if not email_verified:
-        blockers.append(Blocker("verify_email", "Verify your email address"))
+        blockers.append(_VERIFY_EMAIL)
     if track != "credential":
-        blockers.append(Blocker("credential_track", "Switch to the credential track"))
-    test_out_counts = spec["requires"].get("test_out", False)
-    for ref in spec["requires"]["quizzes"]:
-        item_id, title, passed, tested_out = quizzes.get(ref, (None, ref, False, False))
-        if passed or (tested_out and test_out_counts):
+        blockers.append(_CREDENTIAL_TRACK)
+    for item_id, not_passed, testing_out_not_counted in plan.quizzes:
+        if item_id in passed:
             continue
-        if tested_out:  # mastered by the placement quiz, which this credential does not accept in its place
-            blockers.append(Blocker("quiz", f"Pass the quiz “{title}” (testing out of its module does not count "
-                                            "for the credential)", item_id))
-        else:
-            blockers.append(Blocker("quiz", f"Pass the quiz “{title}”", item_id))
-    if spec["requires"]["capstone"]:
+        if item_id in tested_out:
+            # Mastered by the placement quiz, which counts unless this credential does not accept it.
+            if testing_out_not_counted is not None:
+                blockers.append(testing_out_not_counted)
+            continue
+        blockers.append(not_passed)
+    if plan.capstone:
         item_id, state = capstone
         if state != "passed":
             blockers.append(Blocker("capstone", _CAPSTONE_BLOCKERS.get(state, "Pass the capstone project"), item_id))

@@ -200,16 +200,20 @@ def due_pathways(db: Session, user_id: int, now: datetime) -> list[DuePathway]:
 
 
 def pathway_progress(db: Session, user_id: int | None, now: datetime | None = None, *,
-                     slug: str | None = None, held: list[HeldCredential] | None = None) -> list[PathwayProgress]:
+                     slug: str | None = None, held: list[HeldCredential] | None = None,
+                     titles: dict[str, str] | None = None) -> list[PathwayProgress]:
     """Each live pathway (or the one ``slug`` names) by title, with what the learner holds toward it and
     what is missing; ``user_id=None`` (a visitor) holds nothing. At most three statements, whatever the
-    numbers of pathways, courses and credentials (two when the caller read ``held`` already)."""
+    numbers of pathways, courses and credentials (two when the caller read ``held`` already, one when
+    ``titles``, course slug -> title read in this request, has every pathway course)."""
     now = now or utcnow()
     pathways = live_pathways(db, slug)
     if not pathways:
         return []
     slugs = {course for pathway in pathways for course in pathway.courses}
-    titles = dict(db.connection().execute(_COURSE_TITLES, {"slugs": sorted(slugs)}).all())
+    titles = dict(titles or {})
+    if unknown := slugs - titles.keys():
+        titles.update(db.connection().execute(_COURSE_TITLES, {"slugs": sorted(unknown)}).all())
     if held is None:
         held = held_credentials(db, user_id) if user_id is not None else []
     counting = _counting_course_credentials(held, now)

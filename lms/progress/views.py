@@ -32,10 +32,13 @@ def dashboard():
     renewals = renewal_statuses(db, current_user.id, [h.course_id for h in held if h.current and h.valid_until],
                                 now, held=held)
     # Pathways the learner has started on (a course credential toward it) or earned: none without a
-    # current credential (no statement then), else two.
-    pathways = [p for p in pathway_progress(db, current_user.id, held=held) if p.held or p.held_count] \
-        if any(h.current for h in held) else []
-    scores = services.best_quiz_scores(db, current_user.id) if cards else {}
+    # current credential (no statement then), else one, and one more for the titles of pathway courses
+    # the learner is not enrolled in (the others' came with the enrollments).
+    pathways = [p for p in pathway_progress(db, current_user.id, held=held,
+                                            titles={card.course_slug: card.course_title for card in cards})
+                if p.held or p.held_count] if any(h.current for h in held) else []
+    # Each quiz's best score, read with the enrollments.
+    scores = {card.enrollment_id: card.best_scores for card in cards if card.best_scores}
     # Due review questions per course (courses with none left out), read with the enrollments.
     review_due = {card.course_id: card.review_due for card in cards if card.review_due}
     # Unread notifications only when the stored counter says there are some (no statement otherwise).

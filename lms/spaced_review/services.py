@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from lms.catalog.models import Course, Item
@@ -113,11 +113,13 @@ def due_count_subquery(enrollment_id_column):
     """The due review questions of one enrollment, as a correlated scalar subquery (bound ``now``), for a
     statement that reads the learner's enrollments of courses not retired (the dashboard's): the same
     cards ``_active`` counts, the enrollment's user and its course's retirement being that statement's."""
+    # (The role and type conditions as comparisons rather than IN lists: a constant IN list is an
+    # "expanding" parameter, which makes every execution render the statement anew.)
     return (select(func.count()).select_from(ReviewCard)
             .join(Item, and_(Item.id == ReviewCard.quiz_item_id, Item.retired_at.is_(None),
-                             Item.quiz_role.in_(REVIEWED_ROLES)))
+                             or_(*(Item.quiz_role == role for role in REVIEWED_ROLES))))
             .join(_LIVE, and_(_LIVE.quiz_item_id == ReviewCard.quiz_item_id, _LIVE.key == ReviewCard.question_key,
-                              _LIVE.retired_at.is_(None), _LIVE.type.not_in(UNREVIEWABLE_TYPES)))
+                              _LIVE.retired_at.is_(None), *(_LIVE.type != kind for kind in UNREVIEWABLE_TYPES)))
             .where(ReviewCard.enrollment_id == enrollment_id_column, ReviewCard.box < LEARNED_BOX, _IS_DUE)
             .scalar_subquery())
 

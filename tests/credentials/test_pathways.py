@@ -316,3 +316,29 @@ def test_the_dashboard_shows_pathways_started_and_earned(db, client, auth, catal
     assert "Your pathways" in page and "1 of 2 course credentials held" in page
     award(db, learner, "course-b")
     assert "Pathway credential earned" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_dashboards_pathway_courses_are_named_from_the_enrollments_or_read(db, client, auth, catalog, make_user,
+                                                                               enroll, count_queries):
+    """The titles of a pathway's courses the learner is enrolled in come with the enrollments; the others
+    are read in one more statement. Either way the same names."""
+    from lms.catalog.models import Course
+
+    learner = make_user("titles@example.com")
+    auth.login("titles@example.com")
+    award(db, learner, "course-a")
+    client.get("/dashboard")
+    with count_queries() as not_enrolled:
+        page = client.get("/dashboard").get_data(as_text=True)
+    title_b = db.scalar(select(Course.title).where(Course.slug == "course-b"))
+    missing_b = f'<li><a href="/courses/course-b">{title_b}</a></li>'
+    assert missing_b in page and "Your pathways" in page
+    for slug in ("course-a", "course-b", "course-c"):
+        enroll(learner, db.scalar(select(Course).where(Course.slug == slug)))
+    client.get("/dashboard")
+    with count_queries() as enrolled:
+        page = client.get("/dashboard").get_data(as_text=True)
+    assert page.count(missing_b) == 2  # (both pathways still miss course b)
+    assert not [s for s in enrolled.statements if "courses.slug IN" in s]
+    assert [s for s in not_enrolled.statements if "courses.slug IN" in s]
+    assert enrolled.count == not_enrolled.count - 1  # (the enrollments are read either way)

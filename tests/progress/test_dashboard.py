@@ -47,9 +47,9 @@ def test_dashboard_queries_do_not_grow_with_enrollments(app, auth, count_queries
     Auth(other).login("few@example.com")
     few_count = _statements(other, count_queries, "/dashboard")
     assert many_count == few_count
-    # The user; the courses with progress; the credentials held; the courses' achievements (no credential
-    # here, so eligibility stops there); the pathways.
-    assert many_count <= 5
+    # The user; the courses with progress, review counts and quiz scores; the credentials held (none
+    # here, so no pathway is read). The courses' achievements are cached per course version.
+    assert many_count == 3
 
 
 def test_lesson_page_queries_do_not_grow_with_enrollments(app, auth, count_queries, make_user, make_course, enroll):
@@ -101,6 +101,38 @@ def test_dashboard_shows_best_quiz_scores_and_unchanged_statements_with_attempts
     assert "Best quiz scores: 1.3 not taken · 2.3 not taken" in other.get("/dashboard").get_data(as_text=True)
     assert busy_count == _statements(other, count_queries, "/dashboard")
     assert db.scalar(select(Course.id).where(Course.slug == "scored-0")) is not None
+
+
+def test_best_quiz_scores_are_truncated_percentages_of_submitted_attempts(app, db, make_user, courses_root, enroll):
+    """The scores read with the enrollments: each quiz's best submitted attempt (points possible above 0),
+    in whole percent truncated as int() does a float, the same on SQLite and PostgreSQL."""
+    from datetime import UTC
+
+    from sqlalchemy import select, update
+
+    from lms.catalog.models import Item
+    from lms.progress.services import learner_dashboard
+    from lms.quizzes.models import QuizAttempt
+    from tests.enrollments.test_adaptive_paths import _fail_quiz, _sync, _write
+
+    course = _sync(db, app, _write(courses_root, "fractions", modules=2, module_quizzes=(1, 2)))
+    first, second = db.scalars(select(Item.id).where(Item.course_id == course.id, Item.kind == "quiz")
+                               .order_by(Item.id)).all()
+    enrollment = enroll(make_user("scores@example.com"), course)
+    points = {}  # attempt id -> (earned, possible)
+    for quiz_id, earned, possible in ((first, 2.0, 3.0), (first, 1.0, 3.0),
+                                      (second, 0.29, 1.0), (second, None, 4.0), (second, 5.0, 0.0)):
+        points[_fail_quiz(db, enrollment.id, quiz_id).id] = (quiz_id, earned, possible)
+    for attempt_id, (_quiz, earned, possible) in points.items():
+        db.execute(update(QuizAttempt).where(QuizAttempt.id == attempt_id)
+                   .values(points_earned=earned, points_possible=possible))
+    db.commit()
+    [card] = learner_dashboard(db, enrollment.user_id)
+    # 2/3 is 66.66...%; 0.29 of 1 is 28.999999999999996% in floating point, 28 truncated (a rounding
+    # CAST would say 29); an attempt without points (NULL) and one with nothing possible are left out.
+    expected = {first: int(2.0 * 100.0 / 3.0), second: int(0.29 * 100.0 / 1.0)}
+    assert card.best_scores == expected == {first: 66, second: 28}
+    assert card.enrolled_on == enrollment.enrolled_at.astimezone(UTC).date()  # (the day in UTC, as text in SQL)
 
 
 # -- the cards' rendering (lms/progress/cards.py) ---------------------------------------------------
@@ -163,7 +195,7 @@ def _outline(course_id: int, title: str, quizzes: bool, capstone: bool):
 
 
 def test_render_cards_gives_the_markup_of_the_template_loop_in_every_state(app):
-    from datetime import UTC, datetime
+    from datetime import date
     from itertools import product
 
     from lms.credentials.eligibility import Blocker, Eligibility
@@ -180,8 +212,7 @@ def test_render_cards_gives_the_markup_of_the_template_loop_in_every_state(app):
         done = 0 if step_at == 0 else n % len(outline.steps)
         progress = Progress(done, len(outline.steps), step, {i: object() for i in range(locks)})
         cards.append(CourseCard(n, 1000 + n, outline.course_slug, outline.course_title, track,
-                                datetime(2026, 1 + n % 12, 1 + n % 28, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
-                                outline, progress, set(), capstone_state))
+                                date(2026, 1 + n % 12, 1 + n % 28), outline, progress, set(), capstone_state))
         if quizzes and n % 2:
             scores[1000 + n] = {n * 100 + 3: n % 101}
         if n % 4:
