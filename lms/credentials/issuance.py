@@ -95,10 +95,20 @@ def current_credential(db: Session, user_id: int, achievement_id: int) -> Creden
         Credential.revoked_at.is_(None), Credential.superseded_at.is_(None)))
 
 
+def _held_or_revoked(db: Session, user_id: int, achievement_id: int) -> bool:
+    """Whether the learner holds this achievement's credential or had it revoked. A revocation is an
+    issuer's decision (decision 0014): what earned the credential still stands, so issuing again
+    automatically would undo it; only an admin's manual award issues after a revocation."""
+    return db.scalar(select(select(Credential.id).where(
+        Credential.user_id == user_id, Credential.achievement_id == achievement_id,
+        Credential.superseded_at.is_(None)).exists())) or False
+
+
 def issue_if_eligible(db: Session, user_id: int, course_id: int, now: datetime | None = None) -> Credential | None:
-    """Issue the course's credential when nothing blocks it and the learner holds none; else None."""
+    """Issue the course's credential when nothing blocks it and the learner neither holds it nor had it
+    revoked; else None."""
     eligibility = course_blockers(db, user_id, course_id)
-    if not eligibility.eligible or current_credential(db, user_id, eligibility.achievement_id) is not None:
+    if not eligibility.eligible or _held_or_revoked(db, user_id, eligibility.achievement_id):
         return None
     issuer = _issuer_or_log(db, f"credential due to user {user_id} for course {course_id}")
     if issuer is None:
@@ -346,9 +356,10 @@ def reconcile(db: Session, now: datetime | None = None) -> ReconcileReport:
     """Issue every credential that is due and not held (after a missed event, a key added, a fix)."""
     now = now or utcnow()
     report = ReconcileReport()
+    # Held, or revoked: never issued again automatically (see _held_or_revoked).
     held = (select(Credential.id).where(Credential.user_id == Enrollment.user_id,
                                         Credential.achievement_id == Achievement.id,
-                                        Credential.revoked_at.is_(None), Credential.superseded_at.is_(None))
+                                        Credential.superseded_at.is_(None))
             .exists())
     candidates = db.execute(
         select(Enrollment.user_id, Enrollment.course_id, Achievement.slug)

@@ -138,9 +138,10 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
            now: datetime) -> Credential:
     """Revoke a credential: its status bit flips and the list's credential is re-signed, in this transaction.
 
-    The holder is told, in the app and by email. Revoking is final: a mistake is put right by a new
-    award (issued again when due, or by hand), never by un-revoking, since verifiers may have cached
-    the list."""
+    The holder is told, in the app and by email. Revoking is final: a course credential is never
+    issued again automatically after it (issuance._held_or_revoked), so a mistake is put right by an
+    admin's manual award, never by un-revoking, since verifiers may have cached the list. (Pathway
+    credentials revoked with a course credential are issued again on the credentials that remain.)"""
     # Locked and read afresh (populate_existing): two revocations at once, and a stale session, see the truth.
     credential = db.scalar(select(Credential).where(Credential.public_id == public_id).with_for_update()
                            .execution_options(populate_existing=True))

@@ -140,6 +140,25 @@ def test_the_nightly_job_issues_what_the_events_missed_once(app, db, capstone_se
     assert len(_credentials(db, setup.learner)) == 1
 
 
+def test_a_revoked_credential_is_not_issued_again_by_events_or_reconcile(app, db, capstone_setup, make_user):
+    """Revoking (plagiarism found after the pass) is the issuer's decision: the capstone still counts as
+    passed, yet neither a later event nor the nightly reconcile issues the credential again."""
+    from lms.credentials import services
+    from lms.credentials.issuance import reconcile
+
+    setup = capstone_setup()
+    grade(db, setup, FULL_MARKS)
+    [credential] = _credentials(db, setup.learner)
+    admin = make_user(admin=True)
+    services.revoke(db, credential.public_id, admin.id, True, "The capstone was plagiarised.", utcnow())
+    db.commit()
+    assert issue_if_eligible(db, setup.learner.id, setup.course.id) is None
+    report = reconcile(db)
+    assert report.issued == [] and report.still_blocked == 0
+    db.commit()
+    assert [c.revoked_at is not None for c in _credentials(db, setup.learner)] == [True]
+
+
 def test_the_served_status_list_says_whether_a_credential_is_revoked(app, db, client, capstone_setup):
     setup = capstone_setup()
     grade(db, setup, FULL_MARKS)

@@ -202,13 +202,10 @@ def test_the_rows_are_consistent_with_what_the_product_would_decide(db, hasher, 
     from lms.credentials.issuance import reconcile
 
     _seed(db, hasher, tmp_path, SIZES["S"])
-    from lms.credentials.models import Achievement
 
-    revoked = set(db.execute(select(Credential.user_id, Achievement.slug)
-                             .join(Achievement, Achievement.id == Credential.achievement_id)
-                             .where(Credential.revoked_at.is_not(None))).all())
+    assert db.scalar(select(func.count()).select_from(Credential).where(Credential.revoked_at.is_not(None))) >= 1
     report = reconcile(db)
-    # (only the holders of a revoked credential: reconcile issues to anyone eligible without a current one)
-    assert set(report.issued) <= revoked
+    # (holders of a revoked credential included: a revocation is never undone by issuing again)
+    assert report.issued == []
     assert reconcile_summaries(db) == []
     db.rollback()
