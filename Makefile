@@ -8,13 +8,14 @@ export LMS_INSTANCE_DIR ?= $(CURDIR)/instance
 # Pytest workers: pytest-xdist's "auto" (one per core).
 TEST_WORKERS ?= auto
 
-.PHONY: run serve serve-dev setup test test-postgres bench lint clean help
+.PHONY: run serve serve-dev setup test test-postgres bench bench-scale lint clean help
 
 help:
 	@echo "make run    serve the demo on http://$(HOST):$(PORT) (demo accounts are printed)"
 	@echo "make serve  the production setup locally: gunicorn, PostgreSQL, Redis, a job worker"
 	@echo "make test   run the whole test suite (SQLite; PostgreSQL too when LMS_TEST_DATABASE_URL is set)"
 	@echo "make bench  measure pages against a bare Flask hello-world"
+	@echo "make bench-scale  the pages at data sizes S and L on PostgreSQL, and 200 connections"
 	@echo "make lint   ruff"
 
 # The virtual environment is rebuilt when a requirements file changes.
@@ -48,6 +49,11 @@ test: $(BIN)/.dev-installed
 
 bench: $(BIN)/.dev-installed
 	$(BIN)/python -m bench
+
+# Issue 7's goals: the pages at sizes S and L on PostgreSQL (seeded once, kept in
+# /var/tmp/skillmark-bench-scale), then 200 connections for 60 s. Needs PostgreSQL and Redis.
+bench-scale: $(BIN)/.dev-installed
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check lms tests bench migrations deploy wsgi.py

@@ -40,6 +40,9 @@ class Server:
     log_path: Path
     workers: int = WORKERS
     port: int = 0
+    # A gunicorn configuration file (deploy/gunicorn.conf.py) instead of gunicorn_flags(); it reads
+    # its bind address from LMS_BIND in ``env``.
+    config_file: Path | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -48,6 +51,8 @@ class Server:
 
     @property
     def command(self) -> list[str]:
+        if self.config_file is not None:
+            return [sys.executable, "-m", "gunicorn", "-c", str(self.config_file), "--chdir", str(ROOT), self.app]
         return [sys.executable, "-m", "gunicorn", *gunicorn_flags(self.port, self.workers), self.app]
 
     def start(self, ready_path: str = "/", timeout_s: float = 30) -> None:
