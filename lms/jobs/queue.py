@@ -45,11 +45,12 @@ def queue_for(redis: Redis, name: str) -> Queue:
 
 def push(queue: Queue, job_ids: Sequence[int]) -> None:
     """Put outbox job ids on the queue, one pipeline round trip for them all. The RQ job id repeats the
-    outbox id, so a second push of the same id replaces the first rather than adding work."""
+    queue's name and the outbox id, so a second push of the same id replaces the first rather than
+    adding work, and two sites sharing a Redis with their own queue names never replace each other's."""
     if not job_ids:
         return
     queue.enqueue_many([Queue.prepare_data("lms.jobs.queue.run_outbox_job", args=(job_id,),
-                                           job_id=f"outbox-{job_id}", result_ttl=RESULT_TTL,
+                                           job_id=f"{queue.name}-outbox-{job_id}", result_ttl=RESULT_TTL,
                                            failure_ttl=FAILURE_TTL, timeout=JOB_TIMEOUT)
                         for job_id in job_ids])
 

@@ -125,3 +125,19 @@ def test_redis_down_at_commit_loses_nothing(tmp_path, database_url, caplog):
 def test_the_worker_command_explains_a_missing_redis(app):
     result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code == 2 and "LMS_REDIS_URL is not set" in result.output
+
+
+def test_two_sites_sharing_a_redis_do_not_replace_each_others_entries(redis_url):
+    """Each site numbers its outbox from 1: the RQ entries are named after the queue too."""
+    redis = Redis.from_url(redis_url)
+    names = [f"site-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        for name in names:
+            queue.push(queue.queue_for(redis, name), [1])
+        entries = {name: queue.queue_for(redis, name).job_ids for name in names}
+        assert all(len(ids) == 1 for ids in entries.values())
+        assert entries[names[0]] != entries[names[1]]
+    finally:
+        for name in names:
+            queue.queue_for(redis, name).empty()
+        redis.close()
