@@ -100,8 +100,9 @@ def login(base_url: str, email: str, password: str) -> str:
     return logged_in
 
 
-def check_page(base_url: str, path: str, cookie: str, name: str) -> Response:
-    """GET a measured page as the learner: it must answer 200, show ``name``, and leave the session as it is."""
+def check_page(base_url: str, path: str, cookie: str | None, name: str) -> Response:
+    """GET a measured page as its viewer (None: anonymous): it must answer 200, show ``name``, and leave
+    the session as it is."""
     response = request(base_url, "GET", path, cookie=cookie)
     if response.status != 200:
         where = response.headers.get("Location")

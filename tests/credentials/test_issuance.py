@@ -100,15 +100,22 @@ def test_verifying_the_email_issues_what_it_was_the_last_blocker_of(app, db, cap
     assert len(_credentials(db, setup.learner)) == 1
 
 
-def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setup):
-    from lms.credentials.issuance import reconcile
-
+def _due_without_an_event(db, capstone_setup):
+    """A learner whose credential is due but was never issued: the capstone passed while the email was
+    unverified, then the email was verified behind the service's back (no event)."""
     setup = capstone_setup()
     setup.learner.email_verified_at = None
     db.commit()
     grade(db, setup, FULL_MARKS)
-    setup.learner.email_verified_at = utcnow()  # (verified behind the service's back: no event)
+    setup.learner.email_verified_at = utcnow()
     db.commit()
+    return setup
+
+
+def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setup):
+    from lms.credentials.issuance import reconcile
+
+    setup = _due_without_an_event(db, capstone_setup)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["credentials", "reconcile"])
     assert result.exit_code == 0, result.output
@@ -122,12 +129,7 @@ def test_reconcile_issues_what_is_due_once_and_reports_it(app, db, capstone_setu
 def test_the_nightly_job_issues_what_the_events_missed_once(app, db, capstone_setup):
     from lms.jobs import run_due
 
-    setup = capstone_setup()
-    setup.learner.email_verified_at = None
-    db.commit()
-    grade(db, setup, FULL_MARKS)
-    setup.learner.email_verified_at = utcnow()  # (verified behind the service's back: no event)
-    db.commit()
+    setup = _due_without_an_event(db, capstone_setup)
     maker = app.extensions["lms.sessionmaker"]
     settings = app.config["LMS_SETTINGS"]
     first = run_due(maker, datetime.now(UTC) + timedelta(seconds=1), settings=settings)
