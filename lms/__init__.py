@@ -83,6 +83,7 @@ def register_logging(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from lms import db, jobs, mail, security, uploads  # noqa: PLC0415
     from lms.auth.passwords import make_hasher  # noqa: PLC0415
+    from lms.progress.dashboard_cache import DashboardCache  # noqa: PLC0415
 
     db.init_app(app, settings)
     if settings.redis_url:
@@ -99,6 +100,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     jobs.init_app(app, settings)
     uploads.init_app(app, settings)
     app.extensions["lms.password_hasher"] = make_hasher(settings.password_hash)
+    app.extensions["lms.dashboard_cache"] = DashboardCache(settings.dashboard_cache_size)
 
 
 def register_blueprints(app: Flask) -> None:

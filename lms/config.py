@@ -81,6 +81,8 @@ class Settings:
     issuer_key: str | None = None  # a PEM Ed25519 private key; otherwise keys are read from the instance
     issuer_retired_keys: tuple[str, ...] = ()  # public Multikeys of keys used before, still trusted
     issuer_name: str = "Skillmark"  # the organisation named on credentials (and on LinkedIn)
+    # Learner dashboards kept rendered per process (lms/progress/dashboard_cache.py); 0 turns it off.
+    dashboard_cache_size: int = 1000
     # Folders that several app nodes must share (a shared volume) when their instance folders are their
     # own: None means inside the instance folder. Read them through uploads_dir, media_dir and exports_dir.
     uploads_root: Path | None = None
@@ -164,6 +166,7 @@ def load_settings(environ_overrides: dict | None = None) -> Settings:
         ratelimit_storage_url=_env("LMS_RATELIMIT_STORAGE_URL", redis_url or "memory://"),
         redis_url=redis_url,
         proxy_hops=_env_int("LMS_PROXY_HOPS", 0),
+        dashboard_cache_size=_env_int("LMS_DASHBOARD_CACHE_SIZE", Settings.dashboard_cache_size),
         password_hash=password_hash,
         log_level=log_level,
         log_format=log_format,

@@ -6,10 +6,11 @@ uncommitted work rolled back) when the request ends, so a failed request leaves 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Integer, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -170,3 +171,30 @@ def _close_db(_exc: BaseException | None) -> None:
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+def suspend_triggers(connection) -> Callable[[], None]:
+    """Turn this database's triggers off inside the caller's transaction, for a bulk load that sets
+    what they would have kept (``flask seed``); returns the function that turns them on again. A
+    rollback turns them on as well: SQLite and PostgreSQL both roll back DDL. PostgreSQL disables
+    them per table (``DISABLE TRIGGER USER``, constraint triggers untouched); SQLite has no such
+    switch, so its triggers are dropped and created again from their stored SQL."""
+    if connection.dialect.name == "postgresql":
+        tables = connection.execute(text(
+            "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_schema = current_schema()")).scalars().all()
+        for table in tables:
+            connection.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER USER'))
+
+        def resume() -> None:
+            for table in tables:
+                connection.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER USER'))
+        return resume
+    triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+    for name, _sql in triggers:
+        connection.execute(text(f'DROP TRIGGER "{name}"'))
+
+    def recreate() -> None:
+        for _name, sql in triggers:
+            connection.execute(text(sql))
+    return recreate

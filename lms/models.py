@@ -11,6 +11,7 @@ from lms.enrollments.models import Enrollment, ItemCompletion
 from lms.instructor.models import CourseExport, CourseStats
 from lms.jobs.models import Job, JobRun
 from lms.notifications.models import Notification, NotificationPreference
+from lms.progress.models import ChangeStamp
 from lms.quizzes.models import AttemptAnswer, QuestionVersion, QuizAttempt, QuizConfig
 from lms.spaced_review.models import ReviewCard
 
@@ -19,4 +20,4 @@ __all__ = ["AuditEvent", "Base", "Course", "CourseRole", "Enrollment", "Item", "
            "QuizAttempt", "QuizConfig", "User",
            "AttemptAnswer", "CapstoneVersion", "Review", "Submission", "SubmissionFile",
            "Achievement", "AchievementVersion", "Credential", "StatusList", "Pathway", "PathwayCourse",
-           "CourseReview", "CourseExport", "CourseStats", "ReviewCard"]
+           "CourseReview", "CourseExport", "CourseStats", "ReviewCard", "ChangeStamp"]

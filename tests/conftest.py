@@ -178,6 +178,20 @@ def count_queries(app):
     return counting
 
 
+def dashboard_statements(app, client, count_queries) -> tuple[int, int]:
+    """SQL statements of a learner dashboard rendered (with the other per-process caches warm, as in
+    steady state) and of the same dashboard served from the dashboard cache; the two pages are the same."""
+    client.get("/dashboard")
+    app.extensions["lms.dashboard_cache"].clear()
+    with count_queries() as rendered:
+        first = client.get("/dashboard")
+    with count_queries() as cached:
+        again = client.get("/dashboard")
+    assert first.status_code == again.status_code == 200
+    assert first.get_data() == again.get_data()
+    return rendered.count, cached.count
+
+
 # -- forms and logins -----------------------------------------------------------------------------
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -32,6 +32,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from lms.db import suspend_triggers
 from lms.errors import DomainError
 from lms.seed.courses import MAX_REVISIONS, write_courses
 from lms.seed.sizes import Size
@@ -283,6 +284,9 @@ def seed(db: Session, hasher, size: Size, *, seed: int, password: str, now: date
                                                                          for x in templates.values()), t)
 
     t = time.perf_counter()
+    # The change-stamp triggers (migration 0012) would fire for each of millions of rows; an empty
+    # database has no dashboard cached anywhere, so the learners start with no stamp.
+    resume_triggers = suspend_triggers(db.connection())
     writer = BulkWriter(db)
     rng = random.Random(f"{seed}:plan")
     steps = [[s for s in outlines[c.id][1].steps if s.kind != "capstone"] for c in courses]
@@ -418,9 +422,11 @@ def seed(db: Session, hasher, size: Size, *, seed: int, password: str, now: date
                 ["needs_revision"] if p.versions <= MAX_REVISIONS else [])
             p.final = rng.choices(options, [15, 30, 10, 20, 25][:len(options)])[0]
     timed("plan", len(plans), t)
-    return _write(db, writer, report, rng, size, seed, now, users, roles, plans, courses, outlines, steps,
-                  capstones, templates, attempts, missed, chains, course_graders, started, processes, timed,
-                  password_hash)
+    written = _write(db, writer, report, rng, size, seed, now, users, roles, plans, courses, outlines, steps,
+                     capstones, templates, attempts, missed, chains, course_graders, started, processes, timed,
+                     password_hash)
+    resume_triggers()
+    return written
 
 
 def _write(db, writer, report, rng, size, seed_value, now, users, roles, plans, courses, outlines, steps,

@@ -103,6 +103,20 @@ def due_count(db: Session, user_id: int, now: datetime) -> int:
     return db.connection().execute(_DUE_COUNT, {"user_id": user_id, "now": now}).scalar_one()
 
 
+# Any of the learner's cards still being learned (no check that it can be shown: an earlier time than
+# the true next one only makes a cached dashboard be rendered again sooner).
+_NEXT_DUE = (select(func.min(ReviewCard.due_at)).select_from(ReviewCard)
+             .join(Enrollment, and_(Enrollment.id == ReviewCard.enrollment_id,
+                                    Enrollment.user_id == bindparam("user_id")))
+             .where(ReviewCard.box < LEARNED_BOX, ReviewCard.due_at > _NOW))
+
+
+def next_due_after(db: Session, user_id: int, now: datetime) -> datetime | None:
+    """The earliest time after ``now`` when one of the learner's cards falls due (one statement): until
+    then the dashboard's due counts stay what they are now (lms.progress.dashboard_cache)."""
+    return db.connection().execute(_NEXT_DUE, {"user_id": user_id, "now": now}).scalar_one()
+
+
 def due_counts_by_course(db: Session, user_id: int, now: datetime) -> dict[int, int]:
     """Due review questions per course id; courses with none due are left out (one statement)."""
     db.flush()  # (a Core statement on the connection: an answer in progress must be seen)

@@ -7,14 +7,8 @@ from sqlalchemy import select
 
 from lms.catalog.models import Course
 from tests.capstones.conftest import FULL_MARKS, submitted
+from tests.conftest import dashboard_statements
 from tests.credentials.conftest import grade
-
-
-def _statements(client, count_queries) -> int:
-    client.get("/dashboard")  # warm the outline cache, as in steady state
-    with count_queries() as counter:
-        assert client.get("/dashboard").status_code == 200
-    return counter.count
 
 
 def test_the_dashboard_shows_the_blockers_then_the_credential(auth, client, db, capstone_setup):
@@ -30,19 +24,19 @@ def test_the_dashboard_shows_the_blockers_then_the_credential(auth, client, db, 
     assert "To earn the credential" not in page
 
 
-def test_the_dashboards_statements_do_not_grow_with_credential_courses(auth, client, db, capstone_setup, enroll,
+def test_the_dashboards_statements_do_not_grow_with_credential_courses(app, auth, client, db, capstone_setup, enroll,
                                                                       count_queries):
     setup = capstone_setup(slug="first-course")
     auth.login(setup.learner.email)
     submitted(db, setup)
-    one = _statements(client, count_queries)
+    one = dashboard_statements(app, client, count_queries)
     for n in range(3):
         other = capstone_setup(slug=f"more-{n}", learner_email=f"someone{n}@example.com")
         enroll(setup.learner, db.scalar(select(Course).where(Course.id == other.course.id)))
     page = client.get("/dashboard").get_data(as_text=True)
     assert page.count("Submit your capstone project") == 3
     assert "Your capstone is waiting for a grader" in page
-    assert _statements(client, count_queries) == one
+    assert dashboard_statements(app, client, count_queries) == one
 
 
 def test_a_sync_that_changes_the_credential_shows_on_the_next_dashboard(app, auth, client, db, capstone_setup,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import dashboard_statements
+
 
 def _learner_with_courses(make_user, make_course, enroll, count: int, email: str):
     user = make_user(email)
@@ -42,14 +44,15 @@ def test_dashboard_queries_do_not_grow_with_enrollments(app, auth, count_queries
     few = make_user("few@example.com")
     enroll(few, make_course("course-00"))  # already created above: enroll() reuses it
     auth.login("many@example.com")
-    many_count = _statements(auth.client, count_queries, "/dashboard")
+    many_count = dashboard_statements(app, auth.client, count_queries)
     other = app.test_client()
     Auth(other).login("few@example.com")
-    few_count = _statements(other, count_queries, "/dashboard")
+    few_count = dashboard_statements(app, other, count_queries)
     assert many_count == few_count
-    # The user; the courses with progress, review counts and quiz scores; the credentials held (none
-    # here, so no pathway is read). The courses' achievements are cached per course version.
-    assert many_count == 3
+    # Rendered: the user; the change stamps; the courses with progress, review counts and quiz scores;
+    # the credentials held (none here, so no pathway is read); the next review due. The courses'
+    # achievements are cached per course version. From the dashboard cache: the user and the stamps.
+    assert many_count == (5, 2)
 
 
 def test_lesson_page_queries_do_not_grow_with_enrollments(app, auth, count_queries, make_user, make_course, enroll):
@@ -94,12 +97,12 @@ def test_dashboard_shows_best_quiz_scores_and_unchanged_statements_with_attempts
     auth.login("busy@example.com")
     page = auth.client.get("/dashboard").get_data(as_text=True)
     assert page.count("Best quiz scores: 1.3 100% · 2.3 not taken") == 3
-    busy_count = _statements(auth.client, count_queries, "/dashboard")
+    busy_count = dashboard_statements(app, auth.client, count_queries)
     other = app.test_client()
     from tests.conftest import Auth
     Auth(other).login("quiet@example.com")
     assert "Best quiz scores: 1.3 not taken · 2.3 not taken" in other.get("/dashboard").get_data(as_text=True)
-    assert busy_count == _statements(other, count_queries, "/dashboard")
+    assert busy_count == dashboard_statements(app, other, count_queries)
     assert db.scalar(select(Course.id).where(Course.slug == "scored-0")) is not None
 
 

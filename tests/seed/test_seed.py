@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lms.auth.models import User
 from lms.capstones.models import Review, Submission
@@ -60,6 +60,18 @@ def test_the_app_inserts_after_a_seed(db, hasher, tmp_path, make_user):
     _seed(db, hasher, tmp_path)
     user = make_user("after.seed@example.com")
     assert user.id == db.scalar(select(func.max(User.id)))
+
+
+def _learner_stamp(db, user_id):
+    return db.scalar(text("SELECT stamp FROM change_stamps WHERE scope = :s"), {"s": f"learner:{user_id}"})
+
+
+def test_the_load_runs_without_the_change_stamp_triggers_and_they_work_after_it(db, hasher, tmp_path):
+    _seed(db, hasher, tmp_path)
+    enrollment = db.scalar(select(Enrollment).order_by(Enrollment.id).limit(1))
+    assert _learner_stamp(db, enrollment.user_id) is None  # (not stamped row by row)
+    db.execute(text("UPDATE enrollments SET track = track WHERE id = :id"), {"id": enrollment.id})
+    assert _learner_stamp(db, enrollment.user_id) is not None
 
 
 def _snapshot(db) -> dict:
@@ -176,7 +188,15 @@ def test_an_unknown_size_is_a_click_error(app):
     assert "Invalid value for '--size': 'XL' is not one of" in result.output
 
 
+def _enabled_triggers(db) -> int:
+    if db.get_bind().dialect.name == "postgresql":
+        return db.scalar(text("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"))
+    return db.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"))
+
+
 def test_a_failed_load_leaves_nothing(app, db, monkeypatch):
+    before = _enabled_triggers(db)
+    assert before > 0
     def broken(*args, **kwargs):
         raise RuntimeError("signing failed")
 
@@ -185,6 +205,8 @@ def test_a_failed_load_leaves_nothing(app, db, monkeypatch):
     assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
     db.rollback()
     assert _count(db, User) == 0 and _count(db, Course) == 0 and _count(db, Enrollment) == 0
+    # The triggers the load turned off are on again (the rollback undid that too).
+    assert _enabled_triggers(db) == before
 
 
 def test_the_command_prints_the_password_and_timings(app, db):
