@@ -119,6 +119,12 @@ def format_table(summary: dict, config: dict, grading: dict | None = None) -> st
                      f"(issuance.issue_if_eligible after a capstone graded: eligibility, results, status bit, "
                      f"eddsa-rdfc-2022 proof, insert; {credentials['issued']} credentials, "
                      f"p90 {issuance['p90']:.2f} ms)")
+    dashboard = config.get("dashboard_in_process")
+    if dashboard:
+        lines.append(f"dashboard          {dashboard['rendered']['median_ms']:.2f} ms CPU per request rendered, "
+                     f"{dashboard['cached']['median_ms']:.2f} ms served from its cache, lesson page "
+                     f"{dashboard['lesson']['median_ms']:.2f} ms (in-process, median of batches; wrk above "
+                     "measures reloads, which the cache answers: a first visit after a change costs the rendered figure)")
     teach = config.get("course_dashboard")
     if teach:
         compute = teach["compute_ms"]

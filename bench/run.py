@@ -14,7 +14,8 @@ in the same round, so a machine that is busier in one round than another affects
 round's ratio alike. The quiz's grading and the issuing of a credential are also timed in-process
 (bench.quiz.time_grading, bench.credentials.issue_and_time), and so is the computation of the
 10,000-learner course's dashboard figures (bench.instructor.time_compute: what a background
-refresh costs).
+refresh costs). The wrk dashboard is a learner reloading it, which the dashboard cache answers
+(decision 0026); bench.dashboard times it in-process both rendered and from the cache.
 
 Exit code 0 whenever the measurement was taken, whether or not the targets were met; 1 when it could
 not be (a page answered wrongly, wrk reported errors, a server did not start); 130 on Ctrl-C.
@@ -40,6 +41,7 @@ from urllib.parse import quote, urlencode
 
 from bench import client, report
 from bench.credentials import issue_and_time
+from bench.dashboard import time_dashboard
 from bench.data import PrepareError, create_bench_app, prepare
 from bench.instructor import SnapshotKeeper, TeachData, prepare_teach
 from bench.quiz import LEARNERS_PER_CONNECTION, QUESTIONS, answer_fields, time_grading
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         grading = grade_in_process(data)
         credentials = issue_in_process(data)
         teach = teach_in_process(data)
+        dashboard = dashboard_in_process(data)
         app = Server("skillmark", "wsgi:app", data.server_environment(secrets.token_urlsafe(48)),
                      workdir / "skillmark-gunicorn.log")
         hello = Server("hello-world", "bench.hello:app", {}, workdir / "hello-gunicorn.log")
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.start()
         print(f"Servers: skillmark on {app.base_url}, hello-world on {hello.base_url}", flush=True)
-        return measure(args, wrk, data, app, hello, grading, credentials, teach)
+        return measure(args, wrk, data, app, hello, grading, credentials, teach, dashboard)
     except (PrepareError, client.CheckError, MeasurementError, RuntimeError) as exc:
         print(f"\nbench: could not take the measurement: {exc}", file=sys.stderr)
         for server in servers:
@@ -150,6 +153,18 @@ def grade_in_process(data) -> dict:
     finally:
         get_engine(app).dispose()
     return {"questions": len(data.quiz.question_ids), **grading.to_dict()}
+
+
+def dashboard_in_process(data) -> dict:
+    """CPU time of the learner dashboard rendered and served from its cache, in this process (bench.dashboard)."""
+    from lms.db import get_engine  # noqa: PLC0415
+
+    print("Timing the learner dashboard rendered and from its cache in-process ...", flush=True)
+    app = create_bench_app(data)
+    try:
+        return time_dashboard(app, data)
+    finally:
+        get_engine(app).dispose()
 
 
 def issue_in_process(data) -> dict:
@@ -213,17 +228,17 @@ class QuizLoad:
 
 
 def measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict,
-            credentials: dict, teach: TeachData) -> int:
+            credentials: dict, teach: TeachData, dashboard: dict) -> int:
     """Log in, check every URL, warm up, run the rounds, then print and save the results."""
     keeper = SnapshotKeeper(data, teach)
     try:
-        return _measure(args, wrk, data, app, hello, grading, credentials, teach, keeper)
+        return _measure(args, wrk, data, app, hello, grading, credentials, teach, dashboard, keeper)
     finally:
         keeper.close()
 
 
 def _measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Server, grading: dict,
-             credentials: dict, teach: TeachData, keeper: SnapshotKeeper) -> int:
+             credentials: dict, teach: TeachData, dashboard: dict, keeper: SnapshotKeeper) -> int:
     cookie = client.login(app.base_url, data.email, data.password)
     headers = {"Cookie": f"{client.SESSION_COOKIE}={cookie}", "User-Agent": client.USER_AGENT}
     # The grader queue is measured as its grader (of 50 courses, 10,000 versions waiting).
@@ -314,6 +329,7 @@ def _measure(args: argparse.Namespace, wrk: str, data, app: Server, hello: Serve
         "urls": {page: path for page, (_base, path) in pages.items()},
         "learner": {"name": data.name, "enrollments": len(data.course_slugs), "completed": data.completed},
         "credentials": credentials,
+        "dashboard_in_process": dashboard,
         "course_dashboard": {**teach.to_dict(), "snapshot_refreshes_during_run": keeper.refreshes},
         "grader_queue": {"path": data.queue.path, "courses": data.queue.courses,
                          "waiting_submissions": data.queue.submissions},
