@@ -124,7 +124,8 @@ def format_table(summary: dict, config: dict, grading: dict | None = None) -> st
         lines.append(f"dashboard          {dashboard['rendered']['median_ms']:.2f} ms CPU per request rendered, "
                      f"{dashboard['cached']['median_ms']:.2f} ms served from its cache, lesson page "
                      f"{dashboard['lesson']['median_ms']:.2f} ms (in-process, median of batches; wrk above "
-                     "measures reloads, which the cache answers: a first visit after a change costs the rendered figure)")
+                     "measures reloads, which the cache answers: a first visit after a change costs the "
+                     "rendered figure)")
     teach = config.get("course_dashboard")
     if teach:
         compute = teach["compute_ms"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, literal_column, select
@@ -56,7 +56,7 @@ def fresh_until(now: datetime, *, next_review_due: datetime | None,
     ``now + MAX_AGE``, the next UTC midnight, the next review card's due time, and for each credential
     (its expiry, when its renewal window opens) the first of those still ahead and the moment its
     "expires in N days" drops to N - 1."""
-    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
     moments = [now + MAX_AGE, midnight]
     if next_review_due is not None:
         moments.append(next_review_due)

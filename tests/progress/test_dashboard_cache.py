@@ -10,15 +10,14 @@ import pytest
 from markupsafe import Markup
 from sqlalchemy import select, text
 
-from lms.catalog.models import Course, Item
+from lms.catalog.models import Item
 from lms.credentials.models import Credential
 from lms.enrollments.models import ItemCompletion
 from lms.progress import dashboard_cache
 from lms.progress.dashboard_cache import MAX_AGE, DashboardCache, fresh_until
 from lms.spaced_review.models import ReviewCard
+from tests.capstones.conftest import FULL_MARKS
 from tests.credentials.conftest import grade
-from tests.capstones.conftest import FULL_MARKS, capstone_setup  # noqa: F401 (a fixture)
-from tests.credentials.test_pathways import catalog  # noqa: F401 (a fixture: courses and pathways synced)
 from tests.enrollments.test_adaptive_paths import _fail_quiz, _sync, _write
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
