@@ -40,8 +40,8 @@ def _size(manifest: dict) -> str:
               help="Back up even when files the database references are missing or damaged (listed in the manifest).")
 @with_appcontext
 def backup(directory: Path, allow_missing: bool) -> None:
-    """Back up the database, uploads and keys into DIR (a new or empty folder), with a manifest of
-    checksums. Safe while the app runs: the database is one consistent snapshot."""
+    """Back up the database, uploads, course media, course exports and keys into DIR (a new or empty
+    folder), with a manifest of checksums. Safe while the app runs: the database is one consistent snapshot."""
     settings = current_app.config["LMS_SETTINGS"]
     result = _run(lambda: services.backup(settings, directory, allow_missing=allow_missing), "backup failed",
                   "nothing was written")
@@ -50,10 +50,13 @@ def backup(directory: Path, allow_missing: bool) -> None:
         click.secho(f"skipped {stray}", fg="yellow", err=True)
     for path in result.missing:
         click.secho(f"missing {path}: referenced by the database, not backed up", fg="yellow", err=True)
+    for path in result.exports_missing:
+        click.secho(f"missing {path}: a ready course export without its file, not backed up (its download says "
+                    "the file is missing)", fg="yellow", err=True)
     tables = manifest["database"]["tables"]
     click.echo(f"backed up {manifest['database']['kind']} database at {manifest['alembic_revision']} "
                f"({len(tables)} tables, {sum(tables.values())} rows), {manifest['uploads']['stored']} uploads, "
-               f"{manifest['media']['stored']} media files, "
+               f"{manifest['media']['stored']} media files, {manifest['exports']['stored']} course export(s), "
                f"{sum(1 for e in manifest['files'] if e['path'].startswith('keys/'))} key file(s): "
                f"{_size(manifest)} in {result.path}")
 

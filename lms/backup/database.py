@@ -36,6 +36,11 @@ REFERENCED_FILES = tuple(
     (table, f'SELECT DISTINCT \'uploads/\' || substr("{column}", 1, 2) || \'/\' || substr("{column}", 3, 2) '
             f'|| \'/\' || "{column}" FROM "{table}"') for table, column in UPLOAD_REFERENCES
 ) + (("media_files", "SELECT 'media/' || sha256 || extension FROM media_files"),)
+# The course exports the snapshot lists as ready, as paths inside a backup: exports/course-<id>/export-<id>.csv.
+# Not referenced files in the sense above: a ready export's file may be deleted (7 days old) before its
+# row's deletion commits, so one missing at copy time is left out, never a reason to take a new snapshot.
+EXPORT_FILES = ("course_exports",
+                "SELECT 'exports/' || file_name FROM course_exports WHERE state = 'ready' AND file_name IS NOT NULL")
 LOCK_TIMEOUT = "60s"  # how long pg_dump / pg_restore wait for a table lock before failing with the reason
 
 
@@ -51,6 +56,7 @@ class Snapshot:
     revision: str | None
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows
     referenced: set[str] = field(default_factory=set)  # backup paths of the files the rows reference
+    exports: set[str] = field(default_factory=set)  # backup paths of the ready course exports' files
     details: dict = field(default_factory=dict)  # for the manifest: never a host, user or password
 
 
@@ -75,7 +81,18 @@ def sqlite_path(database_url: str) -> Path:
     return Path(path)
 
 
-def _sqlite_facts(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int], set[str]]:
+def _file_facts(counts: dict[str, int], column: Callable[[str], object]) -> tuple[set[str], set[str]]:
+    """The backup paths of the files the rows reference, and of the ready exports' files (``column``
+    runs a query and returns its first column)."""
+    referenced: set[str] = set()
+    for table, query in REFERENCED_FILES:
+        if table in counts:
+            referenced.update(column(query))
+    table, query = EXPORT_FILES
+    return referenced, set(column(query)) if table in counts else set()
+
+
+def _sqlite_facts(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int], set[str], set[str]]:
     tables = [row[0] for row in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     counts = {table: conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
@@ -83,11 +100,7 @@ def _sqlite_facts(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int],
     if "alembic_version" in counts:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         revision = row[0] if row else None
-    referenced: set[str] = set()
-    for table, query in REFERENCED_FILES:
-        if table in counts:
-            referenced.update(row[0] for row in conn.execute(query))
-    return revision, counts, referenced
+    return revision, counts, *_file_facts(counts, lambda query: [row[0] for row in conn.execute(query)])
 
 
 def sqlite_snapshot(database_url: str, target: Path) -> Snapshot:
@@ -102,14 +115,14 @@ def sqlite_snapshot(database_url: str, target: Path) -> Snapshot:
         try:
             source.backup(copy)  # pages=-1: every page in one step, under one read transaction
             copy.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
-            revision, counts, referenced = _sqlite_facts(copy)
+            revision, counts, referenced, exports = _sqlite_facts(copy)
         finally:
             copy.close()
     except sqlite3.Error as exc:
         raise BackupError(f"could not read the SQLite database {source_path}: {exc}") from None
     finally:
         source.close()
-    return Snapshot("sqlite", revision, counts, referenced, {"sqlite_version": sqlite3.sqlite_version})
+    return Snapshot("sqlite", revision, counts, referenced, exports, {"sqlite_version": sqlite3.sqlite_version})
 
 
 def sqlite_has_rows(database_url: str) -> list[str]:
@@ -119,7 +132,7 @@ def sqlite_has_rows(database_url: str) -> list[str]:
         return []
     conn = sqlite3.connect(path, timeout=15)
     try:
-        _revision, counts, _refs = _sqlite_facts(conn)
+        counts = _sqlite_facts(conn)[1]
     except sqlite3.Error as exc:
         raise BackupError(f"could not read the SQLite database {path}: {exc}") from None
     finally:
@@ -209,7 +222,7 @@ def _pg_engine(database_url: str):
                          connect_args={"connect_timeout": 10})
 
 
-def _pg_facts(conn) -> tuple[str | None, dict[str, int], set[str]]:
+def _pg_facts(conn) -> tuple[str | None, dict[str, int], set[str], set[str]]:
     tables = list(conn.execute(text(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
         "AND table_type = 'BASE TABLE' ORDER BY table_name")).scalars())
@@ -217,11 +230,7 @@ def _pg_facts(conn) -> tuple[str | None, dict[str, int], set[str]]:
     revision = None
     if "alembic_version" in counts:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    referenced: set[str] = set()
-    for table, query in REFERENCED_FILES:
-        if table in counts:
-            referenced.update(conn.execute(text(query)).scalars())
-    return revision, counts, referenced
+    return revision, counts, *_file_facts(counts, lambda query: conn.execute(text(query)).scalars().all())
 
 
 def _connect_error(exc: Exception) -> BackupError:
@@ -242,7 +251,7 @@ def postgresql_snapshot(database_url: str, target: Path, run: Callable = subproc
             pg_dump = find_tool("pg_dump", server_major)
             conn.execute(text("SET TRANSACTION READ ONLY"))
             snapshot_id = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            revision, counts, referenced = _pg_facts(conn)
+            revision, counts, referenced, exports = _pg_facts(conn)
             conninfo, env = libpq_connection(database_url)
             completed = run([pg_dump, "--format=custom", f"--snapshot={snapshot_id}", "--no-password",
                              f"--lock-wait-timeout={LOCK_TIMEOUT}", f"--file={target}", f"--dbname={conninfo}"],
@@ -252,7 +261,7 @@ def postgresql_snapshot(database_url: str, target: Path, run: Callable = subproc
             raise BackupError(f"pg_dump failed (exit {completed.returncode}): {completed.stderr.strip()}")
     finally:
         engine.dispose()
-    return Snapshot("postgresql", revision, counts, referenced,
+    return Snapshot("postgresql", revision, counts, referenced, exports,
                     {"server_version": server_major, "database": make_url(database_url).database})
 
 
@@ -261,7 +270,7 @@ def postgresql_has_rows(database_url: str) -> list[str]:
     try:
         try:
             with engine.connect() as conn:
-                _revision, counts, _refs = _pg_facts(conn)
+                counts = _pg_facts(conn)[1]
         except Exception as exc:  # noqa: BLE001
             raise _connect_error(exc) from None
     finally:

@@ -7,6 +7,7 @@
     media/<sha256>.<ext>              course assets (<instance>/media/), checked the same way
     keys/credential-keys/*.pem        the issuer's signing keys (<instance>/credential-keys/)
     keys/secret_key                   the generated session key, when the instance has one (development)
+    exports/course-<id>/export-<id>.csv  the course exports the snapshot lists as ready (LMS_EXPORTS_DIR)
 
 Course media is included although `flask courses sync` rewrites the assets of the courses in the
 checkout it reads: lessons of retired courses and of older course versions keep pointing at assets
@@ -19,7 +20,10 @@ references it commits, so every file a snapshot references already exists when t
 taken. Uploads are removed only after the transaction that dropped their last reference commits
 (lms.account_data), which may fall between the snapshot and the copy: the backup therefore checks
 that every file the snapshot references was copied, and takes a fresh snapshot when one went
-missing meanwhile. (Media files are never removed.)
+missing meanwhile. (Media files are never removed.) Course exports are copied the same way, after the
+snapshot, for the rows it lists as ready (the job renames the file into place before it marks the row
+ready); one deleted meanwhile is an export older than 7 days being pruned, so it is left out and
+listed in the manifest, not a reason for a new snapshot (decision 0021).
 
 The backup is written into a hidden sibling folder and renamed to DIR at the end; a failure removes
 it. A restore checks the manifest and every file's checksum before it changes anything.
@@ -46,7 +50,8 @@ from lms.migrate import ROOT, alembic_config
 from lms.uploads.storage import fsync_dir
 
 FORMAT = "skillmark-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: course exports (exports/...); version 1 backups (without them) still restore
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 CHUNK = 1024 * 1024
 ATTEMPTS = 3
@@ -55,6 +60,7 @@ _UPLOAD_PATH = re.compile(r"uploads/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
 _MEDIA_NAME = re.compile(r"([0-9a-f]{64})(\.[A-Za-z0-9]{1,10})?")
 _MEDIA_PATH = re.compile(r"media/([0-9a-f]{64})(\.[A-Za-z0-9]{1,10})?")
 _KEY_PATH = re.compile(r"keys/(credential-keys/[^/]+\.pem|secret_key)")
+_EXPORT_PATH = re.compile(r"exports/(course-[0-9]+/export-[0-9]+\.csv)")  # lms.instructor.exports.export_path
 
 
 @dataclass
@@ -64,6 +70,7 @@ class BackupResult:
     skipped: list[str] = field(default_factory=list)  # stray files in uploads/ or media/, damaged files
     missing: list[str] = field(default_factory=list)  # referenced files absent (only with allow_missing)
     attempts: int = 1
+    exports_missing: list[str] = field(default_factory=list)  # ready exports whose file was not there
 
 
 @dataclass
@@ -179,7 +186,7 @@ def backup(settings, target: Path, *, allow_missing: bool = False,
     ``after_snapshot`` is called between the database snapshot and the copy of the uploads (tests)."""
     target = Path(target).absolute()
     check_target(target)
-    for folder in (settings.uploads_dir, settings.media_dir):
+    for folder in (settings.uploads_dir, settings.media_dir, settings.exports_dir):
         if target.resolve().is_relative_to(folder.resolve()):
             raise BackupError(f"{target} is inside {folder}, which the backup copies: choose a folder outside it")
     kind = database.kind_of(settings.database_url)
@@ -259,6 +266,9 @@ def _backup_into(settings, kind: str, work: Path, *, allow_missing: bool,
     if missing and not allow_missing:
         raise _RetrySnapshot(missing)  # removed after the snapshot (an erasure committed meanwhile)
 
+    # Course exports: the files of the exports the snapshot lists as ready.
+    exports_copied, exports_missing = _copy_exports(settings.exports_dir, work, snapshot.exports, files)
+
     # Keys: the issuer's signing keys, and the generated session key of a development instance.
     key_sources = sorted(p for p in (settings.instance_dir / KEY_FOLDER).glob("*.pem") if not p.name.startswith("."))
     secret = settings.instance_dir / "secret_key"
@@ -281,6 +291,7 @@ def _backup_into(settings, kind: str, work: Path, *, allow_missing: bool,
         "uploads": _counts("uploads", copied, snapshot.referenced),
         "media": _counts("media", copied, snapshot.referenced),
         "missing": missing,
+        "exports": {"stored": exports_copied, "ready": len(snapshot.exports), "missing": exports_missing},
         "files": sorted(files, key=lambda entry: entry["path"]),
     }
     _fsync_tree(work)
@@ -292,7 +303,30 @@ def _backup_into(settings, kind: str, work: Path, *, allow_missing: bool,
         out.flush()
         os.fsync(out.fileno())
     fsync_dir(work)
-    return BackupResult(work, manifest, skipped, missing)
+    return BackupResult(work, manifest, skipped, missing, exports_missing=exports_missing)
+
+
+def _copy_exports(exports_dir: Path, work: Path, listed: set[str], files: list[dict]) -> tuple[int, list[str]]:
+    """Copy the file of every export ``listed`` (backup paths) into ``work``, adding its entry to
+    ``files``. Returns how many were copied and the paths that were not there (pruned since the
+    snapshot, or lost: their downloads say the file is missing, as they did in the instance)."""
+    copied, missing = 0, []
+    for path in sorted(listed):
+        match = _EXPORT_PATH.fullmatch(path)
+        if match is None:  # (a name this code never writes: not a file to follow out of the folder)
+            missing.append(path)
+            continue
+        destination = work / path
+        destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            size, sha256 = _copy_hashing(exports_dir / match[1], destination)
+        except FileNotFoundError:
+            destination.unlink(missing_ok=True)
+            missing.append(path)
+            continue
+        files.append(_entry(work, destination, size, sha256))
+        copied += 1
+    return copied, missing
 
 
 def _counts(folder: str, copied: set[str], referenced: set[str]) -> dict:
@@ -326,9 +360,10 @@ def read_manifest(source: Path) -> dict:
         raise BackupError(f"{path} is not valid JSON ({exc}): the manifest is damaged") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is not a Skillmark backup manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise BackupError(f"{path} has format version {manifest.get('format_version')!r}; this Skillmark reads "
-                          f"version {FORMAT_VERSION}: restore it with the version that wrote it")
+                          f"versions {', '.join(map(str, READABLE_VERSIONS))}: restore it with the version that "
+                          "wrote it")
     db = manifest.get("database")
     files = manifest.get("files")
     if not isinstance(db, dict) or db.get("kind") not in ("sqlite", "postgresql") or not isinstance(files, list):
@@ -353,7 +388,8 @@ def verify(source: Path) -> dict:
             raise BackupError(f"manifest.json lists {relative} twice: the manifest is damaged")
         listed.add(relative)
         upload, media = _UPLOAD_PATH.fullmatch(relative), _MEDIA_PATH.fullmatch(relative)
-        if not (upload or media or _KEY_PATH.fullmatch(relative) or relative == manifest["database"].get("file")):
+        if not (upload or media or _KEY_PATH.fullmatch(relative) or _EXPORT_PATH.fullmatch(relative)
+                or relative == manifest["database"].get("file")):
             raise BackupError(f"manifest.json lists {relative}, which no backup contains: refused")
         if (upload and not (upload[3][:2] == upload[1] and upload[3][2:4] == upload[2]
                             and entry["sha256"] == upload[3])) or (media and entry["sha256"] != media[1]):
@@ -402,7 +438,7 @@ def restore(settings, source: Path, *, force: bool = False) -> RestoreResult:
 
     result = RestoreResult(manifest)
     try:
-        added = _restore_files(settings, source, manifest, result)
+        stored = _restore_files(settings, source, manifest, result)
     except OSError as exc:
         raise BackupError(f"{exc.strerror or exc}: {exc.filename or ''} while storing the backup's files; the "
                           "files it had stored were removed and nothing else was changed") from None
@@ -413,12 +449,12 @@ def restore(settings, source: Path, *, force: bool = False) -> RestoreResult:
         else:
             database.postgresql_restore(settings.database_url, dump)
     except BaseException as exc:
-        for path in added:  # the uploads this restore stored, referenced by nothing now
-            path.unlink(missing_ok=True)
+        stored.undo()  # the files this restore stored, referenced by nothing now, or put back as they were
         if isinstance(exc, OSError):
             raise BackupError(f"{exc.strerror or exc}: {exc.filename or ''} while replacing the database; it "
                               "was not replaced, and the files this restore had stored were removed") from None
         raise
+    stored.done()
     try:
         _restore_keys(settings, source, manifest, result)
     except OSError as exc:
@@ -431,41 +467,78 @@ def restore(settings, source: Path, *, force: bool = False) -> RestoreResult:
     if manifest.get("missing"):
         result.messages.append(f"{len(manifest['missing'])} referenced file(s) were missing when this backup was "
                                "made (listed in its manifest under \"missing\"); they will answer 404.")
+    exports = manifest.get("exports")
+    if exports is None and manifest["database"].get("tables", {}).get("course_exports"):
+        result.messages.append("This backup was made before backups held course exports: the restored exports' "
+                               "downloads say their file is missing (the clean-up removes them within 7 days; "
+                               "instructors can export again).")
+    elif exports and exports.get("missing"):
+        result.messages.append(f"{len(exports['missing'])} course export file(s) were already gone when this "
+                               "backup was made (listed under \"exports\"); their downloads say the file is "
+                               "missing.")
     return result
 
 
-def _restore_files(settings, source: Path, manifest: dict, result: RestoreResult) -> list[Path]:
-    """Store every upload and course asset of the backup that the instance lacks (or holds damaged).
-    Content-addressed, so files already there with the right content stay, and extra ones do no harm
-    (`flask uploads sweep` removes unreferenced uploads)."""
-    added: list[Path] = []
+@dataclass
+class _StoredFiles:
+    """What storing the backup's files changed in the instance, so that a failed database step can undo
+    it: files added, and files replaced (their previous content kept aside until the restore is done)."""
+
+    added: list[Path] = field(default_factory=list)
+    replaced: list[tuple[Path, Path]] = field(default_factory=list)  # (target, its previous content)
+
+    def undo(self) -> None:
+        for path in self.added:
+            path.unlink(missing_ok=True)
+        for target, aside in self.replaced:
+            if aside.exists():
+                os.replace(aside, target)
+
+    def done(self) -> None:
+        for _target, aside in self.replaced:
+            aside.unlink(missing_ok=True)
+
+
+# Where each kind of file goes, and the prefix its folder's readers skip (uploads in flight, a sync in
+# flight, an export being written: lms.instructor.exports.PARTIAL_PREFIX) for the temporary names.
+_RESTORED_KINDS = ((_UPLOAD_PATH, "uploads/", "uploads_dir", ".upload-"),
+                   (_MEDIA_PATH, "media/", "media_dir", ".incoming-"),
+                   (_EXPORT_PATH, "exports/", "exports_dir", ".partial-"))
+
+
+def _restore_files(settings, source: Path, manifest: dict, result: RestoreResult) -> _StoredFiles:
+    """Store every upload, course asset and course export of the backup that the instance lacks (or
+    holds with other content). Uploads and media are content-addressed, so files already there with the
+    right content stay, and extra ones do no harm (`flask uploads sweep` removes unreferenced uploads;
+    the exports clean-up removes stray exports after 7 days)."""
+    stored = _StoredFiles()
     try:
         for entry in manifest["files"]:
             path, sha256 = entry["path"], entry["sha256"]
-            if _UPLOAD_PATH.fullmatch(path):
-                target = settings.uploads_dir / path.removeprefix("uploads/")
-                temporary = target.with_name(f".upload-restore-{sha256[:16]}")
-            elif _MEDIA_PATH.fullmatch(path):
-                target = settings.media_dir / path.removeprefix("media/")
-                temporary = target.with_name(f".incoming-restore-{sha256[:16]}")
-            else:
+            kind = next((k for k in _RESTORED_KINDS if k[0].fullmatch(path)), None)
+            if kind is None:
                 continue
+            _pattern, prefix, folder, hidden = kind
+            target = getattr(settings, folder) / path.removeprefix(prefix)
             if target.is_file() and _hash_file(target)[1] == sha256:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f"{hidden}restore-{sha256[:16]}")
             temporary.unlink(missing_ok=True)
-            _copy_hashing(source / entry["path"], temporary)
-            new = not target.exists()
+            _copy_hashing(source / path, temporary)
+            if target.exists():
+                aside = target.with_name(f"{hidden}replaced-{target.name}")
+                os.replace(target, aside)
+                stored.replaced.append((target, aside))
+            else:
+                stored.added.append(target)
             os.replace(temporary, target)
             fsync_dir(target.parent)
-            if new:
-                added.append(target)
             result.files_added += 1
     except BaseException:
-        for path in added:
-            path.unlink(missing_ok=True)
+        stored.undo()
         raise
-    return added
+    return stored
 
 
 def _restore_keys(settings, source: Path, manifest: dict, result: RestoreResult) -> None:

@@ -43,7 +43,7 @@ def _change_everything(database_url: str, settings) -> None:
 def test_backup_contents_and_manifest(app, db, populated, settings, tmp_path):
     target = _backed_up(app, db, tmp_path)
     manifest = json.loads((target / "manifest.json").read_text())
-    assert manifest["format"] == "skillmark-backup" and manifest["format_version"] == 1
+    assert manifest["format"] == "skillmark-backup" and manifest["format_version"] == 2
     assert manifest["alembic_revision"] == services.code_head(settings.database_url)[0]
     assert manifest["app_version"] == "0.1.0" and manifest["created_at"].endswith("Z")
     assert manifest["database"]["kind"] in ("sqlite", "postgresql")
@@ -148,7 +148,7 @@ def test_a_damaged_manifest_or_foreign_files_are_refused(app, db, populated, set
     cases = {
         "{not json": "is not valid JSON",
         json.dumps({"format": "something-else"}): "is not a Skillmark backup manifest",
-        original.replace('"format_version": 1', '"format_version": 99'): "format version 99",
+        original.replace('"format_version": 2', '"format_version": 99'): "format version 99",
     }
     manifest = json.loads(original)
     manifest["files"][0]["path"] = "../../etc/passwd"
