@@ -7,8 +7,10 @@ writing (WAL mode: readers never block writers). What the backup needs to know a
 
 PostgreSQL: a REPEATABLE READ transaction exports its snapshot (``pg_export_snapshot()``) and reads
 those facts; ``pg_dump --format=custom --snapshot=...`` dumps exactly that snapshot while the
-transaction stays open. The connection goes to pg_dump and pg_restore as a libpq conninfo string
-without the password, which travels in ``PGPASSWORD``: it appears in no argument list, manifest or log.
+transaction stays open. A restore is one psql transaction that empties the app's schema and then
+runs the script pg_restore makes of the dump (``postgresql_restore``). The connection goes to pg_dump
+and psql as a libpq conninfo string without the password, which travels in ``PGPASSWORD``: it appears
+in no argument list, manifest or log.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,8 @@ REFERENCED_FILES = tuple(
 # row's deletion commits, so one missing at copy time is left out, never a reason to take a new snapshot.
 EXPORT_FILES = ("course_exports",
                 "SELECT 'exports/' || file_name FROM course_exports WHERE state = 'ready' AND file_name IS NOT NULL")
-LOCK_TIMEOUT = "60s"  # how long pg_dump / pg_restore wait for a table lock before failing with the reason
+CHUNK = 1024 * 1024
+LOCK_TIMEOUT = "60s"  # how long pg_dump / the restore wait for a table lock before failing with the reason
 
 
 class BackupError(DomainError):
@@ -278,17 +282,117 @@ def postgresql_has_rows(database_url: str) -> list[str]:
     return sorted(table for table, rows in counts.items() if rows and table != "alembic_version")
 
 
-def postgresql_restore(database_url: str, dump: Path, run: Callable = subprocess.run) -> None:
-    """``pg_restore --clean --if-exists --no-owner --single-transaction``: all of it or none of it."""
-    pg_restore = find_tool("pg_restore")
+# The first statement of a restore, in its transaction: drop every object of the schema the app's tables
+# live in (``current_schema()``, normally ``public``), so that what the dump then creates is all there
+# is: tables, views, sequences, functions and procedures (and the triggers, indexes and constraints that
+# go with their tables), enum, range and composite types, domains, and extensions installed there.
+# ``pg_restore --clean`` alone drops only what the dump holds, so tables, functions and triggers added
+# by a later migration survived. The schema itself stays, with its owner and grants (DROP SCHEMA would
+# lose them: the dump does not hold the public schema). Objects that belong to an extension go with
+# it. The statements are listed before the first runs (a drop cascades to other objects of the list).
+CLEAR_SCHEMA = """
+SET client_min_messages = warning;
+DO $clear$
+DECLARE
+    target oid := (SELECT oid FROM pg_namespace WHERE nspname = current_schema());
+    statement text;
+BEGIN
+    FOREACH statement IN ARRAY ARRAY(
+        SELECT drop_statement FROM (
+            SELECT 1 AS step, format('DROP EXTENSION IF EXISTS %I CASCADE', extname) AS drop_statement
+            FROM pg_extension WHERE extnamespace = target
+            UNION ALL
+            SELECT 2, format('DROP %s IF EXISTS %I.%I CASCADE',
+                             CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                            WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                             current_schema(), c.relname)
+            FROM pg_class c
+            WHERE c.relnamespace = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+              AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                                        AND d.deptype = 'e')
+            UNION ALL
+            SELECT 3, format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', current_schema(), p.proname,
+                             pg_get_function_identity_arguments(p.oid))
+            FROM pg_proc p
+            WHERE p.pronamespace = target
+              AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                                        AND d.deptype = 'e')
+            UNION ALL
+            SELECT 4, format('DROP %s IF EXISTS %I.%I CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+                             current_schema(), t.typname)
+            FROM pg_type t LEFT JOIN pg_class r ON r.oid = t.typrelid
+            WHERE t.typnamespace = target AND (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND r.relkind = 'c'))
+              AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                                                        AND d.deptype = 'e')
+        ) AS drops ORDER BY step, drop_statement)
+    LOOP
+        EXECUTE statement;
+    END LOOP;
+END
+$clear$;
+"""
+
+
+def postgresql_restore(database_url: str, dump: Path) -> None:
+    """Replace the database with the dump, all of it or none of it: one transaction (``psql
+    --single-transaction``) that first drops everything in the app's schema (``CLEAR_SCHEMA``), then
+    runs the script ``pg_restore --clean --if-exists --no-owner`` makes of the dump (tables, data,
+    sequences' positions, functions, triggers, in pg_dump's order: triggers after the data).
+
+    The script is streamed from pg_restore into psql; psql commits only at the end of its input, which
+    it is given only once pg_restore has exited 0 (otherwise psql is killed and the server rolls the
+    transaction back). The drops take every existing table's lock first, under ``LOCK_TIMEOUT`` (the
+    script's own ``SET lock_timeout = 0`` comes after them), so a running app makes it fail, not hang."""
+    pg_restore, psql = find_tool("pg_restore"), find_tool("psql")
     conninfo, env = libpq_connection(database_url)
     env["PGOPTIONS"] = f"-c lock_timeout={LOCK_TIMEOUT}"  # a running app holding a table: fail, do not hang
-    completed = run([pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-                     "--no-password", f"--dbname={conninfo}", str(dump)],
-                    env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        reason = completed.stderr.strip()
-        hint = (" A table is in use: stop the app and the job runners, then restore again."
-                if "lock timeout" in reason else "")
-        raise BackupError(f"pg_restore failed (exit {completed.returncode}), the database was not changed "
-                          f"(one transaction): {reason}{hint}")
+    with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as load_errors:
+        script = subprocess.Popen([pg_restore, "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file=-",
+                                   str(dump)], stdout=subprocess.PIPE, stderr=script_errors, env=env)
+        load = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--no-password", "--single-transaction",
+                                 "--set=ON_ERROR_STOP=1", f"--dbname={conninfo}", f"--command={CLEAR_SCHEMA}",
+                                 "--file=-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=load_errors,
+                                env=env)
+        try:
+            load_stopped = not _forward(script.stdout, load.stdin)
+            script_exit = script.wait()
+            if script_exit != 0 and not load_stopped:
+                load.kill()  # before its input ends: it has not committed, and the server rolls back
+                load.wait()
+                raise BackupError(f"pg_restore failed (exit {script_exit}), the database was not changed: "
+                                  f"{_text(script_errors)}")
+            try:
+                load.stdin.close()  # the end of the script: psql commits, or rolls back after an error
+            except BrokenPipeError:
+                pass
+            load_exit = load.wait()
+        finally:
+            for process in (script, load):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        if load_exit != 0:
+            reason = _text(load_errors)
+            hint = (" A table is in use: stop the app and the job runners, then restore again."
+                    if "lock timeout" in reason else "")
+            raise BackupError(f"restoring the dump failed (psql exit {load_exit}), the database was not changed "
+                              f"(one transaction): {reason}{hint}")
+
+
+def _forward(source, target) -> bool:
+    """Copy the script from pg_restore's output to psql's input. False when psql stopped reading (it
+    failed: its exit status and messages say why)."""
+    try:
+        while chunk := source.read(CHUNK):
+            target.write(chunk)
+        target.flush()
+        return True
+    except BrokenPipeError:
+        return False
+    finally:
+        source.close()
+
+
+def _text(errors) -> str:
+    errors.seek(0)
+    return errors.read().decode("utf-8", "replace").strip()

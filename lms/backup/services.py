@@ -434,7 +434,7 @@ def restore(settings, source: Path, *, force: bool = False) -> RestoreResult:
                           "restoring replaces it. Run again with --force to replace it, or point LMS_DATABASE_URL at "
                           "an empty database. Nothing was changed.")
     if kind == "postgresql":
-        database.find_tool("pg_restore")  # before any file is touched
+        database.find_tool("pg_restore"), database.find_tool("psql")  # before any file is touched
 
     result = RestoreResult(manifest)
     try:
