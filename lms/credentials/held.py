@@ -15,6 +15,11 @@ from sqlalchemy.orm import Session
 from lms.catalog.models import Course
 from lms.credentials.models import Achievement, AchievementVersion, Credential
 
+# The first sentence of the reason a pathway credential is revoked with when it falls with a course
+# credential it rests on (lms.credentials.services.revoke). Such a pathway credential is issued again
+# once the learner holds enough course credentials again; one revoked for any other reason is not.
+CASCADE_REASON = "A course credential it rests on was revoked."
+
 
 @dataclass(frozen=True)
 class HeldCredential:
@@ -27,10 +32,16 @@ class HeldCredential:
     issued_at: datetime
     valid_until: datetime | None
     revoked: bool
+    fell_with_basis: bool | None  # revoked only because a course credential it rested on was (CASCADE_REASON)
 
     @property
     def current(self) -> bool:
         return not self.revoked
+
+    @property
+    def revoked_by_issuer(self) -> bool:
+        """Revoked as a decision about this credential itself: never issued again automatically."""
+        return self.revoked and not self.fell_with_basis
 
     def counts(self, now: datetime) -> bool:
         """Current and unexpired: what a pathway rests on."""
@@ -49,7 +60,7 @@ class HeldCredential:
 _HELD_QUERY = (
     select(Credential.id, Credential.public_id, Credential.achievement_id, Achievement.course_id, Course.slug,
            AchievementVersion.spec["name"].as_string(), Credential.issued_at, Credential.valid_until,
-           Credential.revoked_at.is_not(None))
+           Credential.revoked_at.is_not(None), Credential.revoke_reason.startswith(CASCADE_REASON))
     .join(Achievement, Achievement.id == Credential.achievement_id)
     .outerjoin(Course, Course.id == Achievement.course_id)
     .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)

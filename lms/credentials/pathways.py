@@ -46,6 +46,7 @@ class PathwayProgress:
     courses: tuple[PathwayCourseStatus, ...]
     credential_public_id: str | None = None  # the learner's current, unexpired pathway credential
     valid_until: datetime | None = None  # ... and when it expires
+    revoked: bool = False  # the issuer revoked the learner's pathway credential: not issued again automatically
 
     @property
     def url(self) -> str:
@@ -171,25 +172,38 @@ def pathway_basis(db: Session, user_id: int, spec: dict, now: datetime) -> tuple
     return choose_basis(spec["requires"]["courses"], spec["requires"]["count"], counting)
 
 
+def _revoked_by_issuer(held: list[HeldCredential]) -> set[int]:
+    """The pathway achievements of which the learner had a credential revoked for its own sake."""
+    return {c.achievement_id for c in held if c.course_slug is None and c.revoked_by_issuer}
+
+
 def due_pathways(db: Session, user_id: int, now: datetime) -> list[DuePathway]:
     """The pathway credentials to issue the learner now: two statements, none when there is no pathway.
 
     Due when the learner holds enough counting course credentials and either no current credential of
     the pathway, or one that a new one would outlast (a course credential it rested on was renewed, or
     it expired and the courses' are valid again): that one is renewed. Never two for the same reason:
-    with the same course credentials a new one would end at the same moment."""
+    with the same course credentials a new one would end at the same moment.
+
+    Never after a revocation of the pathway credential itself (as for a course's, decision 0014: what
+    earned it still stands, so issuing again would undo the issuer's decision). A pathway credential
+    that fell only because a course credential it rested on was revoked (``CASCADE_REASON``) is due
+    again once the learner holds enough course credentials again."""
     pathways = live_pathways(db)
     if not pathways:
         return []
     held = held_credentials(db, user_id)
     counting = _counting_course_credentials(held, now)
     pathway_credentials = {c.achievement_id: c for c in held if c.course_slug is None and c.current}
+    revoked_by_issuer = _revoked_by_issuer(held)
     due = []
     for pathway in pathways:
         basis = choose_basis(pathway.courses, pathway.required, counting)
         if len(basis) < pathway.required:
             continue
         current = pathway_credentials.get(pathway.achievement_id)
+        if current is None and pathway.achievement_id in revoked_by_issuer:
+            continue
         if current is None:
             due.append(DuePathway(pathway.achievement_id, pathway.version_id, pathway.slug))
             continue
@@ -218,6 +232,8 @@ def pathway_progress(db: Session, user_id: int | None, now: datetime | None = No
         held = held_credentials(db, user_id) if user_id is not None else []
     counting = _counting_course_credentials(held, now)
     pathway_credentials = {c.achievement_id: c for c in held if c.course_slug is None and c.counts(now)}
+    revoked_by_issuer = _revoked_by_issuer(held)
+    current = {c.achievement_id for c in held if c.course_slug is None and c.current}
     progress = []
     for pathway in pathways:
         own = pathway_credentials.get(pathway.achievement_id)
@@ -227,7 +243,8 @@ def pathway_progress(db: Session, user_id: int | None, now: datetime | None = No
         progress.append(PathwayProgress(
             slug=pathway.slug, title=pathway.spec["pathway"]["title"], name=pathway.spec["name"],
             required=pathway.required, courses=courses, credential_public_id=own.public_id if own else None,
-            valid_until=own.valid_until if own else None))
+            valid_until=own.valid_until if own else None,
+            revoked=pathway.achievement_id in revoked_by_issuer and pathway.achievement_id not in current))
     return sorted(progress, key=lambda p: (p.title.casefold(), p.slug))
 
 

@@ -18,6 +18,7 @@ from lms.auth.models import CourseRole, User
 from lms.catalog.models import Course
 from lms.credentials import status_list
 from lms.credentials.eligibility import course_blockers
+from lms.credentials.held import CASCADE_REASON
 from lms.credentials.issuance import (
     _issue,
     current_credential,
@@ -139,9 +140,11 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     """Revoke a credential: its status bit flips and the list's credential is re-signed, in this transaction.
 
     The holder is told, in the app and by email. Revoking is final: a course credential is never
-    issued again automatically after it (issuance._held_or_revoked), so a mistake is put right by an
-    admin's manual award, never by un-revoking, since verifiers may have cached the list. (Pathway
-    credentials revoked with a course credential are issued again on the credentials that remain.)"""
+    issued again automatically after it (issuance._held_or_revoked), nor is a pathway credential revoked
+    here directly (pathways.due_pathways), so a mistake is put right by an admin's manual award, never
+    by un-revoking, since verifiers may have cached the list. (Pathway credentials revoked with a course
+    credential, with the reason CASCADE_REASON, are issued again on the credentials that remain, or once
+    the learner holds enough again.)"""
     # Locked and read afresh (populate_existing): two revocations at once, and a stale session, see the truth.
     credential = db.scalar(select(Credential).where(Credential.public_id == public_id).with_for_update()
                            .execution_options(populate_existing=True))
@@ -155,7 +158,7 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     resting = pathway_credentials_resting_on(db, credential)
     for pathway_credential in resting:
         _revoke_one(db, pathway_credential, actor_id,
-                    f"A course credential it rests on was revoked. Reason given: {revoked.revoke_reason}"
+                    f"{CASCADE_REASON} Reason given: {revoked.revoke_reason}"
                     [:MAX_REASON_LENGTH], now)
     if resting:
         issue_due_pathways(db, credential.user_id, now)

@@ -307,6 +307,85 @@ def test_revoking_a_course_credential_revokes_the_pathways_on_it_and_reissues_on
     assert pathway_credentials(db, learner, "all-ab") == []
 
 
+def test_a_pathway_credential_the_issuer_revoked_is_not_issued_again(app, db, client, auth, capstone_setup,
+                                                                     courses_root, make_user):
+    """Revoked by an admin for its own sake (not with a course credential): neither a later issuing event
+    nor the nightly reconcile issues it again, although the learner still holds what earned it; the
+    pathway page says so instead of "on its way"."""
+    from lms.credentials import services
+    from lms.jobs import run_due
+
+    setup = capstone_setup()
+    write_quiz_course(courses_root, "course-a")
+    write_pathway(courses_root, "either", "title: Either\nsummary: E.\ncourses: [course-a, capstone-course]\n"
+                                          "require: 1\n")
+    sync_folder(app, db, courses_root)
+    admin = make_user(admin=True)
+    award(db, setup.learner, "course-a")
+    [pathway] = pathway_credentials(db, setup.learner, "either")
+    services.revoke(db, pathway.public_id, admin.id, True, "Earned on an account shared by two people.", utcnow())
+    db.commit()
+
+    assert issue_due_pathways(db, setup.learner.id) == []
+    grade(db, setup, FULL_MARKS)  # an issuing event: the capstone passes, its course credential is issued
+    assert len(pathway_credentials(db, setup.learner, "capstone-course")) == 1
+    assert reconcile(db).issued == []
+    db.commit()
+    nightly = run_due(app.extensions["lms.sessionmaker"], utcnow() + timedelta(seconds=1),
+                      settings=app.config["LMS_SETTINGS"])
+    assert any("credentials.reconcile" in line for line in nightly.scheduled)
+    db.expire_all()
+    assert pathway_credentials(db, setup.learner, "either") == []
+    assert [c.revoked_at is not None for c in pathway_credentials(db, setup.learner, "either", False)] == [True]
+
+    [progress] = pathway_progress(db, setup.learner.id, slug="either")
+    assert progress.revoked and progress.still_needed == 0 and not progress.held
+    auth.login(setup.learner.email)
+    page = client.get("/pathways/either").get_data(as_text=True)
+    assert "credential was revoked, so it is not issued again automatically" in page and "on its way" not in page
+
+
+def test_a_pathway_credential_revoked_with_a_course_credential_is_issued_again_when_all_are_held(
+        db, catalog, make_user, monkeypatch):
+    """The cascade (reason: a course credential it rests on was revoked) is not a decision about the
+    pathway: once the learner holds every required course credential again (an admin's manual award of
+    the revoked course here), it is issued again, by the award's own issuance or by reconcile."""
+    from lms.catalog.models import Course
+    from lms.credentials import issuance, services
+    from lms.credentials.held import CASCADE_REASON
+
+    admin = make_user(admin=True)
+    course_a = db.scalar(select(Course.id).where(Course.slug == "course-a"))
+    for n, missed in enumerate((False, True)):  # the award issues it; or that is missed and reconcile does
+        learner = make_user(f"cascade{n}@example.com")
+        a = award(db, learner, "course-a")
+        award(db, learner, "course-b")
+        [first] = pathway_credentials(db, learner, "all-ab")
+        services.revoke(db, a.public_id, admin.id, True, "The course-a capstone was plagiarised.", utcnow())
+        db.commit()
+        db.refresh(first)
+        assert first.revoke_reason.startswith(CASCADE_REASON)
+        assert pathway_credentials(db, learner, "all-ab") == []  # b alone is not both
+        [progress] = pathway_progress(db, learner.id, slug="all-ab")
+        assert not progress.revoked and progress.still_needed == 1
+
+        with monkeypatch.context() as patch:
+            if missed:
+                patch.setattr(issuance, "issue_due_pathways", lambda *args, **kwargs: [])
+            new_a = services.award_manually(db, admin.id, True, course_a, learner.email,
+                                            "Re-examined in person: the work is their own.", utcnow())
+            db.commit()
+        if missed:
+            assert pathway_credentials(db, learner, "all-ab") == []
+            # (two-of-abc rested on a and b too: it fell with a, and comes back with it)
+            assert sorted(reconcile(db).issued) == [(learner.id, "all-ab"), (learner.id, "two-of-abc")]
+            db.commit()
+        [again] = pathway_credentials(db, learner, "all-ab")
+        assert again.id != first.id and new_a.public_id in str(again.document["evidence"])
+        assert a.public_id not in str(again.document["evidence"])
+        assert issue_due_pathways(db, learner.id) == [] and reconcile(db).issued == []
+
+
 def test_the_dashboard_shows_pathways_started_and_earned(db, client, auth, catalog, make_user, enroll):
     learner = make_user("path@example.com")
     auth.login("path@example.com")
