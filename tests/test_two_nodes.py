@@ -8,7 +8,8 @@ host name, as behind a load balancer. The database is migrated and the course sy
 product's own commands (`flask db upgrade`, `flask courses sync`); accounts are registered through the
 site. Shown: a session started on one node works on the other (and a logout on either ends it), the
 login throttle counts across both, a job queued by one runs once although two workers on two nodes
-and cron's run-due all go for it, and a file uploaded through one downloads through the other.
+and cron's run-due all go for it, a file uploaded through one downloads through the other, and a
+lesson completed through one shows on the dashboard the other had cached.
 
 Needs LMS_TEST_DATABASE_URL (PostgreSQL; skipped on SQLite runs, like every postgres_only test: .ci/run's
 PostgreSQL pass runs it) and LMS_TEST_REDIS_URL (skipped without it, failed under CI=true). Either set
@@ -327,3 +328,29 @@ def test_an_upload_through_one_node_downloads_through_the_other(cluster):
     for node in (a, b):  # nothing of it in a node's own instance folder
         assert not (Path(node.env["LMS_INSTANCE_DIR"]) / "uploads").exists()
         assert not (Path(node.env["LMS_INSTANCE_DIR"]) / "secret_key").exists()
+
+
+def test_progress_made_through_one_node_shows_on_the_others_cached_dashboard(cluster):
+    """Each process keeps learner dashboards rendered (decision 0026); the database's change stamps,
+    not a message between nodes, tell node B that a lesson was completed through node A."""
+    a, b = cluster.a, cluster.b
+    browser = cluster.browser()
+    cluster.register(browser, a, "progress")
+    enrolled = browser.post(a, f"/courses/{COURSE}/enroll", {"track": "audit"}, form_page=f"/courses/{COURSE}")
+    assert enrolled.status == 302
+    browser.get(b, "/dashboard")  # (shows and consumes the enrollment's flashed message)
+    before = browser.get(b, "/dashboard")
+    assert before.status == 200 and "0% done" in before.text, before.text[:2000]
+    assert browser.get(b, "/dashboard").text == before.text  # (B serves it again from its cache)
+
+    lesson_path = path_of(enrolled.location)
+    lesson = browser.get(a, lesson_path)
+    if lesson.status == 302:
+        lesson_path = path_of(lesson.location)
+        lesson = browser.get(a, lesson_path)
+    done_path = re.search(r'action="(/courses/[^"]+/done)"', lesson.text).group(1)
+    done = browser.post(a, done_path, {}, form_page=lesson_path)
+    assert done.status == 302, done.text[:2000]
+
+    after = browser.get(b, "/dashboard")
+    assert after.status == 200 and "0% done" not in after.text and "% done" in after.text, after.text[:2000]
