@@ -100,6 +100,15 @@ def login(base_url: str, email: str, password: str) -> str:
     return logged_in
 
 
+def log_in_test_client(test_client, email: str, password: str) -> None:
+    """Log in through the real form with Flask's test client (the in-process measurements)."""
+    page = test_client.get("/login")
+    answer = test_client.post("/login", data={"email": email, "password": password,
+                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
+    if answer.status_code != 302 or test_client.get_cookie(SESSION_COOKIE) is None:
+        raise CheckError(f"the in-process login of {email} answered {answer.status_code}")
+
+
 def check_page(base_url: str, path: str, cookie: str | None, name: str) -> Response:
     """GET a measured page as its viewer (None: anonymous): it must answer 200, show ``name``, and leave
     the session as it is."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench.client import SESSION_COOKIE, USER_AGENT, csrf_token
+from bench.client import USER_AGENT, log_in_test_client
 
 REQUESTS = 200  # per kind, in batches of 20 alternating between the kinds
 
@@ -19,11 +19,7 @@ REQUESTS = 200  # per kind, in batches of 20 alternating between the kinds
 def time_dashboard(app, data) -> dict:
     test_client = app.test_client()
     test_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-    page = test_client.get("/login")
-    answer = test_client.post("/login", data={"email": data.email, "password": data.password,
-                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
-    if answer.status_code != 302 or test_client.get_cookie(SESSION_COOKIE) is None:
-        raise RuntimeError(f"bench.dashboard: the bench learner's login answered {answer.status_code}")
+    log_in_test_client(test_client, data.email, data.password)
     cache = app.extensions["lms.dashboard_cache"]
 
     def rendered() -> None:

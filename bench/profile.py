@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.client import SESSION_COOKIE, USER_AGENT, csrf_token
+from bench.client import USER_AGENT, csrf_token, log_in_test_client
 from bench.credentials import issue_and_time
 from bench.data import create_bench_app, prepare
 from bench.instructor import prepare_teach
@@ -28,14 +28,6 @@ from bench.quiz import LEARNERS_PER_CONNECTION, answer_fields
 
 # As many quiz learners as one wrk run of `make bench` uses at its default 8 connections.
 QUIZ_LEARNERS_PER_RUN = 8 * LEARNERS_PER_CONNECTION
-
-
-def _login(test_client, email: str, password: str) -> None:
-    page = test_client.get("/login")
-    answer = test_client.post("/login", data={"email": email, "password": password,
-                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
-    if answer.status_code != 302 or test_client.get_cookie(SESSION_COOKIE) is None:
-        raise SystemExit(f"login failed: {answer.status_code}")
 
 
 def _print_profile(profiler: cProfile.Profile, top: int, callees: list[str] | None = None) -> None:
@@ -81,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
                      lambda _conn, _cursor, sql, *_rest: statements.append(" ".join(sql.split())))
         test_client = app.test_client()
         test_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        _login(test_client, data.email, data.password)
+        log_in_test_client(test_client, data.email, data.password)
         hello_client = hello_app.test_client()
         hello_s = _time_per_request(lambda: hello_client.get("/"), args.requests)
         print(f"hello-world: {hello_s * 1e3:.3f} ms per request in-process\n")
         grader_client = app.test_client()
         grader_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        _login(grader_client, data.queue.grader_email, data.password)
+        log_in_test_client(grader_client, data.queue.grader_email, data.password)
         credential = issue_and_time(app, count=1)
         visitor = app.test_client()  # the credential page is measured as an employer sees it: no login
         visitor.environ_base["HTTP_USER_AGENT"] = USER_AGENT
@@ -98,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if teach is not None:
             instructor = app.test_client()
             instructor.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-            _login(instructor, teach.instructor_email, data.password)
+            log_in_test_client(instructor, teach.instructor_email, data.password)
             pages += [("course dashboard", teach.path, instructor, teach.instructor_name),
                       ("at-risk list", teach.at_risk_path, instructor, teach.instructor_name)]
         for label, path, client, viewer in pages if args.scenario in ("all", "pages") else ():
@@ -137,7 +129,7 @@ def _profile_quiz(app, data, statements: list[str], hello_s: float, args) -> Non
     for email, _name in quiz.learners:
         test_client = app.test_client()
         test_client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        _login(test_client, email, data.password)
+        log_in_test_client(test_client, email, data.password)
         token = csrf_token(test_client.get(quiz.path).get_data(as_text=True), quiz.path)
         learners.append((test_client, token))
     turn = iter(range(10**9))
