@@ -198,3 +198,12 @@ def suspend_triggers(connection) -> Callable[[], None]:
         for _name, sql in triggers:
             connection.execute(text(sql))
     return recreate
+
+
+def include_object_for(dialect_name: str):
+    """Alembic's ``include_object`` hook for one database: a model object made for other databases
+    only (``Index(...).ddl_if(dialect=...)``, which Alembic's comparison does not read) is left out."""
+    def include_object(obj, _name, _type, _reflected, _compare_to) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect is None or condition.dialect == dialect_name
+    return include_object

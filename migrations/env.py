@@ -3,7 +3,7 @@
 from alembic import context
 
 from lms.config import load_settings
-from lms.db import make_engine
+from lms.db import include_object_for, make_engine
 from lms.models import Base
 
 config = context.config
@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
             connection.commit()
         # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables there.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_object=include_object_for(connection.dialect.name))
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:

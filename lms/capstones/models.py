@@ -78,6 +78,12 @@ class Submission(Base):
         Index("ix_submissions_waiting", "submitted_at", "id", "course_id", "state", "claim_expires_at",
               sqlite_where=text(f"state IN ({_sql_list(WAITING_STATES)})"),
               postgresql_where=text(f"state IN ({_sql_list(WAITING_STATES)})")),
+        # PostgreSQL only: the queue of several courses reads each course's oldest waiting versions from
+        # this one (a LATERAL top-N per course, lms.capstones.services._queue_statement), where reading the
+        # index above in order made PostgreSQL fetch every waiting row of those courses and sort them
+        # (389 rows for a grader of 4 courses at size L). SQLite must not have it (see above).
+        Index("ix_submissions_waiting_by_course", "course_id", "submitted_at", "id", "state", "claim_expires_at",
+              postgresql_where=text(f"state IN ({_sql_list(WAITING_STATES)})")).ddl_if(dialect="postgresql"),
         CheckConstraint(f"state IN ({_sql_list(SUBMISSION_STATES)})", name="known_state"),
         CheckConstraint("(state = 'draft') = (submitted_at IS NULL)", name="submitted_at_matches_state"),
         CheckConstraint("(state = 'in_review') = (claim_expires_at IS NOT NULL)", name="claim_matches_state"),

@@ -23,7 +23,7 @@ from typing import BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
 from blinker import Namespace
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -653,19 +653,40 @@ _STATUS_FILTERS = {
 }
 
 
+# The courses of each scope that reads several, for the per-course reading on PostgreSQL.
+_SCOPE_COURSES = {
+    "all": _LIVE_COURSES,
+    "roles": _LIVE_COURSES.join(CourseRole, CourseRole.course_id == Course.id)
+    .where(CourseRole.user_id == bindparam("grader_id"), _GRADING_ROLE).distinct(),
+}
+
+
 @functools.cache
-def _queue_statement(scope: str, status: str, paged: bool):
-    # The page's ids first, from the covering partial index of waiting versions read in order (it
-    # holds course, state and claim too): at most a page of index entries when the grader grades
-    # most of the queue, never a sort of the whole queue. Then the details of just those rows.
-    page = (select(Submission.id, Submission.submitted_at).where(is_waiting(), _SCOPE_FILTERS[scope])
-            .order_by(Submission.submitted_at, Submission.id).limit(bindparam("limit")))
+def _queue_statement(scope: str, status: str, paged: bool, dialect: str = "sqlite"):
+    # The page's ids first, then the details of just those rows. The ids come from the covering partial
+    # indexes of waiting versions, never from a sort of the whole queue: on SQLite by reading
+    # ix_submissions_waiting in order (at most a page of index entries when the grader grades most of
+    # the queue); on PostgreSQL, for several courses, as each course's oldest page from
+    # ix_submissions_waiting_by_course (a LATERAL top-N per course: courses x a page of entries,
+    # however long the queue), where PostgreSQL would otherwise fetch and sort every waiting row.
+    conditions = [is_waiting()]
     if _STATUS_FILTERS[status] is not None:
-        page = page.where(_STATUS_FILTERS[status])
+        conditions.append(_STATUS_FILTERS[status])
     if paged:
-        page = page.where(tuple_(Submission.submitted_at, Submission.id)
+        conditions.append(tuple_(Submission.submitted_at, Submission.id)
                           > tuple_(bindparam("after_at", type_=Submission.submitted_at.type),
                                    bindparam("after_id", type_=Integer)))
+    if dialect == "postgresql" and scope in _SCOPE_COURSES:
+        courses = _SCOPE_COURSES[scope].subquery("scope_courses")
+        oldest = (select(Submission.id, Submission.submitted_at)
+                  .where(Submission.course_id == courses.c.id, *conditions)
+                  .order_by(Submission.submitted_at, Submission.id).limit(bindparam("limit"))
+                  .lateral("oldest"))
+        page = (select(oldest.c.id, oldest.c.submitted_at).select_from(courses).join(oldest, true())
+                .order_by(oldest.c.submitted_at, oldest.c.id).limit(bindparam("limit")))
+    else:
+        page = (select(Submission.id, Submission.submitted_at).where(_SCOPE_FILTERS[scope], *conditions)
+                .order_by(Submission.submitted_at, Submission.id).limit(bindparam("limit")))
     page = page.subquery("page")
     claimer = aliased(User)
     return (
@@ -694,7 +715,9 @@ def grader_queue(db: Session, scope: QueueScope, status: str = "waiting",
     params = _scope_params(scope, now) | {"limit": limit + 1}
     if after is not None:
         params["after_at"], params["after_id"] = after
-    rows = db.connection().execute(_queue_statement(scope.kind, status, after is not None), params).all()
+    connection = db.connection()
+    rows = connection.execute(_queue_statement(scope.kind, status, after is not None, connection.dialect.name),
+                              params).all()
     entries = [QueueEntry(*row) for row in rows[:limit]]
     cursor = (entries[-1].submitted_at, entries[-1].submission_id) if len(rows) > limit else None
     return entries, cursor

@@ -429,6 +429,46 @@ def test_the_queue_is_oldest_first_with_keyset_pages(db, capstone_setup, make_us
     assert services.queue_counts(db, scope)["capped"] is False
 
 
+def test_a_queue_of_several_courses_is_oldest_first_across_them_with_keyset_pages(db, capstone_setup, make_user,
+                                                                                  enroll):
+    """Several courses' queue: one order across the courses, pages that neither skip nor repeat, a course
+    where the viewer holds two roles listed once. (On PostgreSQL this is the per-course reading.)"""
+    from lms.auth.services import grant
+
+    first = capstone_setup()
+    second = capstone_setup(slug="second-course", learner_email="other@example.com")
+    grant(db, first.grader, "grader", "second-course")
+    grant(db, first.grader, "instructor", "capstone-course")  # two roles in one course
+    db.commit()
+    start = utcnow() - timedelta(days=3)
+    expected = []
+    for n in range(7):  # alternating courses, each older than the one before
+        setup = (first, second)[n % 2]
+        learner = make_user(f"several{n}@example.com", name=f"Several {n}")
+        enrollment = enroll(learner, setup.course)
+        services.save_draft(db, enrollment.id, setup.record(db), GOOD_TEXT, ["https://github.com/q/x"])
+        db.flush()
+        expected.insert(0, services.submit(db, enrollment.id, setup.record(db),
+                                           now=start + timedelta(hours=10 - n)).id)
+    db.commit()
+    scope = services.QueueScope(first.grader.id)
+    seen, cursor = [], None
+    for _ in range(4):
+        page, cursor = services.grader_queue(db, scope, after=cursor, limit=2)
+        seen += [e.submission_id for e in page]
+        if cursor is None:
+            break
+    assert seen == expected and cursor is None
+    everything, _ = services.grader_queue(db, scope, "all")
+    assert [e.submission_id for e in everything] == expected
+    services.claim(db, expected[1], first.grader.id)
+    db.commit()
+    assert [e.submission_id for e in services.grader_queue(db, scope, "mine")[0]] == [expected[1]]
+    assert [e.submission_id for e in services.grader_queue(db, scope, "waiting")[0]] == (
+        expected[:1] + expected[2:])
+    assert services.queue_counts(db, scope) == {"waiting": 6, "in_review": 1, "capped": False}
+
+
 def test_the_queue_scope_is_the_graders_own_live_courses(db, capstone_setup, make_user):
     first = capstone_setup()
     second = capstone_setup(slug="second-course", learner_email="other@example.com")
