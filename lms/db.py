@@ -6,6 +6,8 @@ uncommitted work rolled back) when the request ends, so a failed request leaves 
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -120,7 +122,11 @@ def _truncated(element, compiler, **kw):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine with the settings each backend needs to be safe under concurrency."""
+    """Create an engine with the settings each backend needs to be safe under concurrency, whose
+    transactions begin at the first write (see below)."""
+    # The driver runs in autocommit; _begin_before_first_write begins the transactions. A caller that
+    # gives another isolation level gets the driver's own behaviour.
+    kwargs.setdefault("isolation_level", "AUTOCOMMIT")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
 
@@ -136,13 +142,81 @@ def make_engine(url: str, **kwargs) -> Engine:
             # than reading the few pages a request needs (measured with `make bench`, quiz scenario).
             cursor.execute("PRAGMA mmap_size=0")
             cursor.close()
+    else:
+        # Pre-ping: a connection the server dropped (restart, failover, a proxy's idle cut) is replaced
+        # before a request uses it. connect_timeout: an unreachable server fails a request in seconds.
+        connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args,
+                               **kwargs)
+    if kwargs["isolation_level"] == "AUTOCOMMIT" and engine.dialect.name in _BEGIN:
+        event.listen(engine, "before_cursor_execute", _begin_before_first_write, retval=True)
+    return engine
 
-        return engine
-    # Pre-ping: a connection the server dropped (restart, failover, a proxy's idle cut) is replaced
-    # before a request uses it. connect_timeout: an unreachable server fails a request in seconds.
-    connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args,
-                         **kwargs)
+
+# -- Transactions begin at the first write (decision 0027) ---------------------------------------------
+# A DB-API driver begins a transaction by itself: psycopg sends BEGIN before a connection's first
+# statement, and the session ends with ROLLBACK, two round trips to PostgreSQL that a request which
+# only reads (most page views) pays as much for as for its own statements. Python's sqlite3 begins
+# before the first INSERT/UPDATE/DELETE only, so a SAVEPOINT or DDL before any of those ran outside a
+# transaction, and releasing such a savepoint committed its work on the spot. Instead, both drivers
+# run in autocommit and a transaction is begun here, right before the first statement that is not a
+# plain read. Reads outside a transaction give up nothing at PostgreSQL's READ COMMITTED, where each
+# statement takes its own snapshot anyway; reads that must hold their rows (FOR UPDATE/SHARE) begin the
+# transaction, as do savepoints and DDL. COMMIT and ROLLBACK end it: both drivers send them while the
+# database is in a transaction. SQLite begins IMMEDIATE, taking the write lock (waiting for it up to
+# busy_timeout) at once, as the first write would.
+
+_LOCKING_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+_WRITING_FUNCTIONS = ("setval(", "nextval(")
+
+
+@functools.lru_cache(maxsize=2048)
+def is_plain_read(statement: str) -> bool:
+    """Whether a statement runs outside a transaction: a SELECT that takes no row locks, SHOW, or
+    SQLite's PRAGMA (whose settings, like foreign_keys, change only outside one). Anything else is
+    not, including a WITH, which could hold a data-modifying part, and a SELECT of a sequence function."""
+    words = statement.split(None, 1)
+    head = words[0].upper() if words else ""
+    if head in ("SHOW", "PRAGMA"):
+        return True
+    return (head == "SELECT" and not _LOCKING_READ.search(statement)
+            and not any(function in statement for function in _WRITING_FUNCTIONS))
+
+
+def _begin_psycopg(driver_connection) -> None:
+    from psycopg.pq import TransactionStatus  # noqa: PLC0415  (installed for PostgreSQL only)
+    if driver_connection.autocommit and driver_connection.info.transaction_status == TransactionStatus.IDLE:
+        driver_connection.execute("BEGIN")
+
+
+def _begin_sqlite(driver_connection) -> None:
+    if driver_connection.isolation_level is None and not driver_connection.in_transaction:
+        driver_connection.execute("BEGIN IMMEDIATE")
+
+
+_BEGIN = {"postgresql": _begin_psycopg, "sqlite": _begin_sqlite}
+
+
+def _begin_before_first_write(conn, cursor, statement, parameters, context, _executemany):
+    # A connection asked for its own isolation level (AUTOCOMMIT for VACUUM, say) is left as asked. A
+    # streamed read on PostgreSQL needs the transaction too: its server-side cursor lives in one
+    # (SQLite streams from the file and would only take the write lock for nothing).
+    if "isolation_level" in conn.get_execution_options():
+        return statement, parameters
+    options = context.execution_options if context is not None else {}
+    streamed = conn.dialect.name == "postgresql" and (options.get("stream_results") or options.get("yield_per"))
+    if streamed or not is_plain_read(statement):
+        _BEGIN[conn.dialect.name](cursor.connection)
+    return statement, parameters
+
+
+def begin_for_driver(connection) -> None:
+    """Before using the driver's connection directly (psycopg's COPY, which SQLAlchemy does not see):
+    begin the SQLAlchemy connection's database transaction if it has not begun, so that the work
+    joins it and a rollback undoes it."""
+    begin = _BEGIN.get(connection.dialect.name)
+    if begin is not None and "isolation_level" not in connection.get_execution_options():
+        begin(connection.connection.driver_connection)
 
 
 def init_app(app: Flask, settings) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.orm import Session
 
+from lms.db import begin_for_driver
+
 SQLITE_BATCH = 20_000
 
 
@@ -34,6 +36,7 @@ class BulkWriter:
 
     def _copy(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
         json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        begin_for_driver(self.connection)  # COPY goes past SQLAlchemy: into the caller's transaction
         raw = self.connection.connection.driver_connection
         names = ", ".join(f'"{c}"' for c in columns)
         count = 0
