@@ -18,7 +18,7 @@ from lms.auth.models import CourseRole, User
 from lms.catalog.models import Course
 from lms.credentials import status_list
 from lms.credentials.eligibility import course_blockers
-from lms.credentials.held import CASCADE_REASON
+from lms.credentials.held import CASCADE_REASON, HeldCredential, held_credentials
 from lms.credentials.issuance import (
     _issue,
     current_credential,
@@ -27,9 +27,10 @@ from lms.credentials.issuance import (
     settings_of,
     signing_issuer,
 )
+from lms.credentials.issuer import Issuer
 from lms.credentials.keystore import NoIssuerKey
 from lms.credentials.models import Achievement, AchievementVersion, Credential, StatusList
-from lms.credentials.pathways import pathway_credentials_resting_on
+from lms.credentials.pathways import LivePathway, live_pathways, pathway_credentials_resting_on, pathway_progress
 from lms.errors import Conflict, DomainError, Forbidden, NotFound
 from lms.notifications.services import Kind, notify, register_kind
 
@@ -165,15 +166,20 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     return revoked
 
 
+def _issuer_for(db: Session, consequence: str) -> Issuer:
+    """The signing issuer, or the error that tells the admin what to ask an operator for."""
+    try:
+        return signing_issuer(settings_of(db))
+    except NoIssuerKey:
+        raise CredentialError(f"The platform has no signing key{consequence}; an operator must run "
+                              "`flask credentials keygen` first.") from None
+
+
 def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str, now: datetime) -> Credential:
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was already revoked on {credential.revoked_at:%d %B %Y}.")
     reason = _checked_reason(reason, "reason")
-    try:
-        issuer = signing_issuer(settings_of(db))
-    except NoIssuerKey:
-        raise CredentialError("The platform has no signing key, so the status list cannot be re-signed; "
-                              "an operator must run `flask credentials keygen` first.") from None
+    issuer = _issuer_for(db, ", so the status list cannot be re-signed")
     listing = db.scalar(select(StatusList).where(StatusList.id == credential.status_list_id).with_for_update()
                         .execution_options(populate_existing=True))
     bits = bytearray(listing.bits)
@@ -257,13 +263,7 @@ class AwardPreview:
 
 def preview_award(db: Session, actor_is_admin: bool, course_id: int, email: str) -> AwardPreview:
     """Check a manual award before it is made: the learner, and what they have not done yet."""
-    if not actor_is_admin:
-        raise Forbidden("Only admins can award a credential by hand.")
-    email = (email or "").strip()
-    user = db.scalar(select(User).where(func.lower(User.email) == email.lower())) if email else None
-    if user is None:
-        raise CredentialError(f"No account uses the address “{email}”. Check it, or ask the learner to sign up."
-                              if email else "Enter the learner's email address.")
+    user = _award_recipient(db, actor_is_admin, email)
     eligibility = course_blockers(db, user.id, course_id)
     if eligibility.achievement_id is None:
         raise CredentialError("This course awards no credential (course.yml says `credential: false`).")
@@ -281,17 +281,78 @@ def award_manually(db: Session, actor_id: int, actor_is_admin: bool, course_id: 
     preview = preview_award(db, actor_is_admin, course_id, email)
     waiver = _checked_reason(waiver, "waiver")
     eligibility = course_blockers(db, preview.user_id, course_id)
-    try:
-        issuer = signing_issuer(settings_of(db))
-    except NoIssuerKey:
-        raise CredentialError("The platform has no signing key; an operator must run "
-                              "`flask credentials keygen` first.") from None
+    issuer = _issuer_for(db, "")
     credential = _issue(db, issuer, preview.user_id, eligibility.achievement_id, eligibility.achievement_version_id,
                         now, awarded_by_id=actor_id, waiver=waiver)
     if credential.awarded_by_id != actor_id:
         raise Conflict(f"{preview.user_name} received this credential a moment ago; nothing was awarded twice.")
     # Blocker texts say what was waived without personal details ("Pass the Module 3 quiz").
     audit.record(db, "credential.award", "credential", credential.id, actor_id, waived=preview.blockers)
+    return credential
+
+
+def _award_recipient(db: Session, actor_is_admin: bool, email: str) -> User:
+    if not actor_is_admin:
+        raise Forbidden("Only admins can award a credential by hand.")
+    email = (email or "").strip()
+    user = db.scalar(select(User).where(func.lower(User.email) == email.lower(), User.deleted_at.is_(None))) \
+        if email else None
+    if user is None:
+        raise CredentialError(f"No account uses the address “{email}”. Check it, or ask the learner to sign up."
+                              if email else "Enter the learner's email address.")
+    return user
+
+
+@dataclass(frozen=True)
+class PathwayAwardPreview:
+    """Who would receive a pathway's credential by hand, what the waiver sets aside, and the learner's
+    earlier credential of the pathway that an admin revoked, if any (the usual reason for this award:
+    such a credential is never issued again automatically)."""
+
+    user_id: int
+    user_name: str
+    pathway: LivePathway
+    blockers: list[str]
+    revoked: HeldCredential | None
+
+
+def preview_pathway_award(db: Session, actor_is_admin: bool, pathway_slug: str, email: str,
+                          now: datetime) -> PathwayAwardPreview:
+    """Check a manual award of a pathway's credential before it is made."""
+    user = _award_recipient(db, actor_is_admin, email)
+    pathway = next(iter(live_pathways(db, pathway_slug)), None)
+    if pathway is None:
+        raise NotFound("There is no pathway at this address that can be earned now.")
+    [progress] = pathway_progress(db, user.id, now, slug=pathway_slug)
+    if current_credential(db, user.id, pathway.achievement_id) is not None:
+        raise Conflict(f"{user.name} already holds this pathway's credential.")
+    blockers = []
+    if progress.still_needed:
+        missing = ", ".join(f"“{course.title}”" for course in progress.missing)
+        if progress.requires_all:
+            blockers.append(f"Hold the credential{'s' if len(progress.missing) > 1 else ''} of {missing}")
+        else:
+            blockers.append(f"Hold {progress.still_needed} more course credential"
+                            f"{'s' if progress.still_needed > 1 else ''} of {missing}")
+    revoked = next((c for c in reversed(held_credentials(db, user.id))
+                    if c.achievement_id == pathway.achievement_id and c.revoked_by_issuer), None)
+    return PathwayAwardPreview(user.id, user.name, pathway, blockers, revoked)
+
+
+def award_pathway_manually(db: Session, actor_id: int, actor_is_admin: bool, pathway_slug: str, email: str,
+                           waiver: str, now: datetime) -> Credential:
+    """An admin awards a pathway's credential, with a written reason (audited): to put right a mistaken
+    revocation, or to waive course credentials the learner does not hold. Issued like every pathway
+    credential: it rests on the course credentials the learner holds (its evidence, and its expiry)."""
+    preview = preview_pathway_award(db, actor_is_admin, pathway_slug, email, now)
+    waiver = _checked_reason(waiver, "waiver")
+    issuer = _issuer_for(db, "")
+    credential = _issue(db, issuer, preview.user_id, preview.pathway.achievement_id, preview.pathway.version_id,
+                        now, awarded_by_id=actor_id, waiver=waiver)
+    if credential.awarded_by_id != actor_id:
+        raise Conflict(f"{preview.user_name} received this credential a moment ago; nothing was awarded twice.")
+    audit.record(db, "credential.award", "credential", credential.id, actor_id, waived=preview.blockers,
+                 replaces_revoked=preview.revoked.id if preview.revoked else None)
     return credential
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from flask_login import current_user
 from sqlalchemy import select
 
-from lms.catalog.models import Course
+from lms.catalog.models import Course, Pathway
 from lms.credentials import renewal, services, sharing
 from lms.credentials.forms import AwardForm, RevokeForm, VerifyForm
 from lms.credentials.issuance import signing_issuer
@@ -339,18 +339,41 @@ def issued(course_slug: str):
 def award(course_slug: str):
     if not current_user.is_admin:
         abort(403)  # instructors see the list; awarding past the rules is an admin's call
-    db = get_db()
     course_id = g.course_access.course_id
-    title = db.scalar(select(Course.title).where(Course.id == course_id))
+    title = get_db().scalar(select(Course.title).where(Course.id == course_id))
+    return _award_page(
+        title, url_for("credentials.issued", course_slug=course_slug), "Credentials issued",
+        preview=lambda db, email: services.preview_award(db, True, course_id, email),
+        award_=lambda db, email, waiver: services.award_manually(db, current_user.id, True, course_id, email,
+                                                                 waiver, utcnow()))
+
+
+@bp.route("/pathways/<pathway_slug>/award", methods=["GET", "POST"])
+@access("admin")
+def award_pathway(pathway_slug: str):
+    """An admin awards a pathway's credential by hand: after a mistaken revocation (never undone, and
+    never issued again automatically), or waiving course credentials the learner does not hold."""
+    title = get_db().scalar(select(Pathway.title).where(Pathway.slug == pathway_slug, Pathway.retired_at.is_(None)))
+    if title is None:
+        abort(404)
+    return _award_page(
+        title, url_for("pathways.pathway", pathway_slug=pathway_slug), title,
+        preview=lambda db, email: services.preview_pathway_award(db, True, pathway_slug, email, utcnow()),
+        award_=lambda db, email, waiver: services.award_pathway_manually(db, current_user.id, True, pathway_slug,
+                                                                         email, waiver, utcnow()))
+
+
+def _award_page(title: str, back_url: str, back_text: str, *, preview, award_):
+    """The two steps of a manual award: the form checks and previews, then a confirmed post awards."""
+    db = get_db()
     form = AwardForm()
-    preview = None
+    checked = None
     if form.validate_on_submit():
         try:
             if request.form.get("confirm") != "1":
-                preview = services.preview_award(db, True, course_id, form.email.data)
+                checked = preview(db, form.email.data)
             else:
-                credential = services.award_manually(db, current_user.id, True, course_id, form.email.data,
-                                                     form.waiver.data, utcnow())
+                credential = award_(db, form.email.data, form.waiver.data)
                 db.commit()
                 flash("Credential awarded. The waiver is in the audit log.", "success")
                 return redirect(url_for("credentials.page", public_id=credential.public_id))
@@ -358,5 +381,5 @@ def award(course_slug: str):
             db.rollback()
             form.form_errors.append(exc.message)
     status = 422 if form.is_submitted() and (form.errors or form.form_errors) else 200
-    return render_template("credentials/award.html", course_slug=course_slug, course_title=title, form=form,
-                           preview=preview), status
+    return render_template("credentials/award.html", title=title, form=form, preview=checked,
+                           back_url=back_url, back_text=back_text), status

@@ -423,3 +423,108 @@ def test_the_dashboards_pathway_courses_are_named_from_the_enrollments_or_read(a
     assert not [s for s in enrolled.statements if "courses.slug IN" in s]
     assert [s for s in not_enrolled.statements if "courses.slug IN" in s]
     assert enrolled.count == not_enrolled.count - 1  # (the enrollments are read either way)
+
+
+# -- awarding a pathway's credential by hand ------------------------------------------------------------
+
+def test_an_admin_awards_again_a_pathway_credential_revoked_by_mistake(app, db, client, auth, catalog, make_user,
+                                                                       tmp_path):
+    """The way to put right a direct revocation, which is never undone and never issued again automatically:
+    a new credential, resting on the course credentials the learner holds, with the reason audited."""
+    from lms.audit.models import AuditEvent
+    from lms.credentials import services
+
+    learner = make_user("lee@example.com", name="Lee Learner")
+    admin = make_user("admin@example.com", name="Ada Admin", admin=True)
+    course_credentials = [award(db, learner, "course-a"), award(db, learner, "course-c")]
+    [revoked] = pathway_credentials(db, learner, "two-of-abc")
+    services.revoke(db, revoked.public_id, admin.id, True, "Revoked on the wrong learner's account.", utcnow())
+    db.commit()
+    assert issue_due_pathways(db, learner.id) == []
+
+    auth.login("admin@example.com")
+    assert "Award this pathway's credential by hand" in client.get("/pathways/two-of-abc").get_data(as_text=True)
+    url = "/pathways/two-of-abc/award"
+    reason = "The revocation of 7 December was meant for another account; awarded again."
+    preview = auth.post(url, {"email": "LEE@example.com", "waiver": reason}, form_page=url)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Award to Lee Learner?" in text
+    assert "earlier credential of this pathway was revoked" in text and "The waiver sets aside" not in text
+    assert pathway_credentials(db, learner, "two-of-abc") == []  # a preview awards nothing
+    done = auth.post(url, {"email": "lee@example.com", "waiver": reason, "confirm": "1"}, form_page=url)
+    assert done.status_code == 302
+    db.expire_all()
+    [credential] = pathway_credentials(db, learner, "two-of-abc")
+    assert credential.id != revoked.id and credential.awarded_by_id == admin.id and credential.waiver == reason
+    assert [e["id"] for e in credential.document["evidence"]] == [
+        f"http://localhost/credentials/{c.public_id}" for c in course_credentials]
+    assert db.get(Credential, revoked.id).revoked_at is not None  # the mistake stays on the record
+    listing = db.get(StatusList, credential.status_list_id)
+    verdict = verify_credential(credential.document, signing_issuer(app.config["LMS_SETTINGS"]).resolve,
+                                fetch_status_list=lambda url: listing.document)
+    assert verdict.status == "valid", verdict.reasons
+    [independent] = verify_documents(tmp_path, [credential.document])
+    assert independent.verified, independent.errors
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "credential.award"))
+    assert event.subject_id == credential.id and event.actor_id == admin.id
+    assert event.data == {"waived": [], "replaces_revoked": revoked.id}
+    again = auth.post(url, {"email": "lee@example.com", "waiver": reason}, form_page=url)
+    assert again.status_code == 422 and "already holds this pathway" in again.get_data(as_text=True)
+
+
+def test_a_pathway_award_by_hand_names_the_course_credentials_it_waives(db, catalog, make_user):
+    from lms.credentials import services
+
+    learner = make_user("lee@example.com", name="Lee Learner")
+    admin = make_user(admin=True)
+    award(db, learner, "course-a")
+    preview = services.preview_pathway_award(db, True, "two-of-abc", "lee@example.com", utcnow())
+    assert preview.blockers == ["Hold 1 more course credential of “Course B”, “Course C”"]
+    assert preview.revoked is None
+    assert services.preview_pathway_award(db, True, "all-ab", "lee@example.com", utcnow()).blockers == [
+        "Hold the credential of “Course B”"]
+    credential = services.award_pathway_manually(db, admin.id, True, "all-ab", "lee@example.com",
+                                                 "Course B's content was taught in the spring workshop.", utcnow())
+    db.commit()
+    assert credential.waiver and len(credential.document["evidence"]) == 1  # what the learner does hold
+    # It rests on course-a's credential like any other: revoking that one revokes it too.
+    [course_a] = pathway_credentials(db, learner, "course-a")
+    services.revoke(db, course_a.public_id, admin.id, True, "Course A's quiz answers were shared.", utcnow())
+    db.commit()
+    assert pathway_credentials(db, learner, "all-ab") == []
+
+
+@pytest.mark.parametrize(("email", "waiver", "message"), [
+    ("nobody@example.com", "A long enough waiver text.", "No account uses the address"),
+    ("lee@example.com", "short", "10 to 2000 characters"),
+    ("", "A long enough waiver text.", "Enter the learner&#39;s email address."),
+])
+def test_a_pathway_award_by_hand_refuses_what_it_cannot_do(client, auth, db, catalog, make_user, email, waiver,
+                                                           message):
+    make_user("lee@example.com")
+    make_user("admin@example.com", admin=True)
+    auth.login("admin@example.com")
+    url = "/pathways/all-ab/award"
+    response = auth.post(url, {"email": email, "waiver": waiver, "confirm": "1"}, form_page=url)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count(Credential.id))) == 0
+
+
+def test_only_admins_award_a_pathway_by_hand(client, auth, db, catalog, make_user):
+    from lms.credentials import services
+    from lms.errors import Forbidden
+
+    make_user("lee@example.com")
+    auth.login("lee@example.com")
+    assert "by hand" not in client.get("/pathways/all-ab").get_data(as_text=True)
+    assert client.get("/pathways/all-ab/award").status_code == 403
+    assert auth.post("/pathways/all-ab/award", {"email": "lee@example.com", "waiver": "A long enough text.",
+                                                "confirm": "1"}).status_code == 403
+    with pytest.raises(Forbidden):
+        services.award_pathway_manually(db, 1, False, "all-ab", "lee@example.com", "Through the service.", utcnow())
+    auth.logout()
+    make_user("admin@example.com", admin=True)
+    auth.login("admin@example.com")
+    assert client.get("/pathways/no-such-pathway/award").status_code == 404
+    assert db.scalar(select(func.count(Credential.id))) == 0
