@@ -184,14 +184,66 @@ def _models_diff(url: str) -> list:
     return diff
 
 
+def _triggers(url: str) -> set[str]:
+    """The database's own triggers, as "table.trigger" (SQLite's batch mode drops a rebuilt table's)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            sql = "SELECT tbl_name || '.' || name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            sql = ("SELECT c.relname || '.' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE NOT t.tgisinternal AND n.nspname = current_schema()")
+        names = set(conn.execute(text(sql)).scalars())
+    engine.dispose()
+    return names
+
+
 @pytest.mark.parametrize("revision", REVISIONS[:-1])
 def test_upgrade_from_an_earlier_revision_with_data(empty_database_url, revision):
     upgrade(empty_database_url, revision)
     filled = fill_every_table(empty_database_url)
+    triggers = _triggers(empty_database_url)
     upgrade(empty_database_url, HEAD)
     assert _models_diff(empty_database_url) == []
     still_there = {name: count for name, count in filled.items() if name in Base.metadata.tables}
     assert _row_counts(empty_database_url, still_there) == still_there, "an upgrade lost rows"
+    assert triggers <= _triggers(empty_database_url), "an upgrade lost triggers"
+
+
+def test_0014_names_the_course_credential_a_cascade_revocation_fell_with(empty_database_url):
+    """Before 0014 a cascade was known by its reason's first sentence; the upgrade finds, for each, the
+    holder's course credential revoked at the same instant, and leaves other revocations alone."""
+    upgrade(empty_database_url, "0013")
+    fill_every_table(empty_database_url)  # one pathway achievement, its version, a credential of it
+    engine = create_engine(empty_database_url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    achievements, versions, credentials = (metadata.tables[name] for name in
+                                           ("achievements", "achievement_versions", "credentials"))
+    at = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        def copy(table, changes):
+            row = dict(conn.execute(table.select().where(table.c.id == 1)).mappings().one())
+            del row["id"]
+            return conn.execute(table.insert().values({**row, **changes})).inserted_primary_key[0]
+        course_achievement = copy(achievements, {"kind": "course", "slug": "course-one", "course_id": 1})
+        course_version = copy(versions, {"achievement_id": course_achievement})
+        course_credential = copy(credentials, {
+            "achievement_id": course_achievement, "achievement_version_id": course_version, "public_id": "c" * 36,
+            "status_index": 2, "revoked_at": at, "revoke_reason": "Plagiarised."})
+        cascade = "A course credential it rests on was revoked. Reason given: Plagiarised."
+        conn.execute(credentials.update().where(credentials.c.id == 1)
+                     .values(revoked_at=at, revoke_reason=cascade))
+        look_alike = copy(credentials, {"public_id": "d" * 36, "status_index": 3,
+                                        "revoked_at": at + timedelta(days=1), "revoke_reason": cascade})
+    engine.dispose()
+    upgrade(empty_database_url, HEAD)
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        named = dict(conn.execute(text("SELECT id, revoked_with_id FROM credentials")).all())
+    engine.dispose()
+    assert named == {1: course_credential, course_credential: None, look_alike: None}
 
 
 @pytest.mark.parametrize("revision", REVISIONS)

@@ -16,8 +16,9 @@ from lms.catalog.models import Course
 from lms.credentials.models import Achievement, AchievementVersion, Credential
 
 # The first sentence of the reason a pathway credential is revoked with when it falls with a course
-# credential it rests on (lms.credentials.services.revoke). Such a pathway credential is issued again
-# once the learner holds enough course credentials again; one revoked for any other reason is not.
+# credential it rests on (lms.credentials.services.revoke), which it names in ``revoked_with_id``. Such
+# a pathway credential is issued again once the learner holds enough course credentials again; one
+# revoked for any other reason is not. The text is for people; the column decides.
 CASCADE_REASON = "A course credential it rests on was revoked."
 
 
@@ -32,7 +33,7 @@ class HeldCredential:
     issued_at: datetime
     valid_until: datetime | None
     revoked: bool
-    fell_with_basis: bool | None  # revoked only because a course credential it rested on was (CASCADE_REASON)
+    fell_with_basis: bool  # revoked only because a course credential it rested on was (revoked_with_id)
 
     @property
     def current(self) -> bool:
@@ -60,7 +61,7 @@ class HeldCredential:
 _HELD_QUERY = (
     select(Credential.id, Credential.public_id, Credential.achievement_id, Achievement.course_id, Course.slug,
            AchievementVersion.spec["name"].as_string(), Credential.issued_at, Credential.valid_until,
-           Credential.revoked_at.is_not(None), Credential.revoke_reason.startswith(CASCADE_REASON))
+           Credential.revoked_at.is_not(None), Credential.revoked_with_id.is_not(None))
     .join(Achievement, Achievement.id == Credential.achievement_id)
     .outerjoin(Course, Course.id == Achievement.course_id)
     .join(AchievementVersion, AchievementVersion.id == Credential.achievement_version_id)

@@ -109,6 +109,7 @@ class Credential(Base):
         CheckConstraint("waiver IS NULL OR awarded_by_id IS NOT NULL", name="a_waiver_names_who_awarded"),
         CheckConstraint("status_index >= 0", name="status_index_not_negative"),
         CheckConstraint("superseded_by_id IS NULL OR superseded_at IS NOT NULL", name="superseded_has_a_time"),
+        CheckConstraint("revoked_with_id IS NULL OR revoked_at IS NOT NULL", name="revoked_with_is_revoked"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,6 +127,9 @@ class Credential(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # A pathway credential revoked because a course credential it rested on was: that credential. Such a
+    # one is issued again once the learner holds enough again; one revoked for its own sake never is.
+    revoked_with_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
     expiry_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the 30-day reminder went out

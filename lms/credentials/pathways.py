@@ -187,8 +187,8 @@ def due_pathways(db: Session, user_id: int, now: datetime) -> list[DuePathway]:
 
     Never after a revocation of the pathway credential itself (as for a course's, decision 0014: what
     earned it still stands, so issuing again would undo the issuer's decision). A pathway credential
-    that fell only because a course credential it rested on was revoked (``CASCADE_REASON``) is due
-    again once the learner holds enough course credentials again."""
+    that fell only because a course credential it rested on was revoked (it names that one in
+    ``revoked_with_id``) is due again once the learner holds enough course credentials again."""
     pathways = live_pathways(db)
     if not pathways:
         return []

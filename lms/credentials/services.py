@@ -144,8 +144,8 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     issued again automatically after it (issuance._held_or_revoked), nor is a pathway credential revoked
     here directly (pathways.due_pathways), so a mistake is put right by an admin's manual award, never
     by un-revoking, since verifiers may have cached the list. (Pathway credentials revoked with a course
-    credential, with the reason CASCADE_REASON, are issued again on the credentials that remain, or once
-    the learner holds enough again.)"""
+    credential, which name it in ``revoked_with_id`` and give the reason CASCADE_REASON, are issued again
+    on the credentials that remain, or once the learner holds enough again.)"""
     # Locked and read afresh (populate_existing): two revocations at once, and a stale session, see the truth.
     credential = db.scalar(select(Credential).where(Credential.public_id == public_id).with_for_update()
                            .execution_options(populate_existing=True))
@@ -160,7 +160,7 @@ def revoke(db: Session, public_id: str, actor_id: int, actor_is_admin: bool, rea
     for pathway_credential in resting:
         _revoke_one(db, pathway_credential, actor_id,
                     f"{CASCADE_REASON} Reason given: {revoked.revoke_reason}"
-                    [:MAX_REASON_LENGTH], now)
+                    [:MAX_REASON_LENGTH], now, revoked_with=revoked)
     if resting:
         issue_due_pathways(db, credential.user_id, now)
     return revoked
@@ -175,7 +175,8 @@ def _issuer_for(db: Session, consequence: str) -> Issuer:
                               "`flask credentials keygen` first.") from None
 
 
-def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str, now: datetime) -> Credential:
+def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str, now: datetime,
+                revoked_with: Credential | None = None) -> Credential:
     if credential.revoked_at is not None:
         raise Conflict(f"This credential was already revoked on {credential.revoked_at:%d %B %Y}.")
     reason = _checked_reason(reason, "reason")
@@ -187,6 +188,7 @@ def _revoke_one(db: Session, credential: Credential, actor_id: int, reason: str,
     listing.bits = bytes(bits)
     publish_status_list(db, listing, issuer, settings_of(db), now)
     credential.revoked_at, credential.revoked_by_id, credential.revoke_reason = now, actor_id, reason
+    credential.revoked_with_id = revoked_with.id if revoked_with is not None else None
     audit.record(db, "credential.revoke", "credential", credential.id, actor_id)
     name = credential.document["credentialSubject"]["achievement"]["name"]
     notify(db, credential.user_id, "credential_revoked", f"Your credential “{name}” was revoked",

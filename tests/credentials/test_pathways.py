@@ -300,6 +300,7 @@ def test_revoking_a_course_credential_revokes_the_pathways_on_it_and_reissues_on
     db.refresh(two)
     assert all_ab.revoked_at is not None and two.revoked_at is not None
     assert "plagiarised" in two.revoke_reason
+    assert all_ab.revoked_with_id == two.revoked_with_id == a.id  # what brought them down
     # Any two of three: b and c still make two, so a new pathway credential rests on them.
     [again] = pathway_credentials(db, learner, "two-of-abc")
     urls = {e["id"].rsplit("/", 1)[1] for e in again.document["evidence"]}
@@ -343,6 +344,25 @@ def test_a_pathway_credential_the_issuer_revoked_is_not_issued_again(app, db, cl
     auth.login(setup.learner.email)
     page = client.get("/pathways/either").get_data(as_text=True)
     assert "credential was revoked, so it is not issued again automatically" in page and "on its way" not in page
+
+
+def test_a_direct_revocation_whose_reason_reads_like_a_cascade_is_still_final(db, catalog, make_user):
+    """The column decides, not the text: an admin who writes the cascade's sentence revokes for good."""
+    from lms.credentials import services
+    from lms.credentials.held import CASCADE_REASON
+
+    learner = make_user()
+    admin = make_user(admin=True)
+    award(db, learner, "course-a")
+    award(db, learner, "course-c")
+    [two] = pathway_credentials(db, learner, "two-of-abc")
+    services.revoke(db, two.public_id, admin.id, True, f"{CASCADE_REASON} Or so the admin wrote.", utcnow())
+    db.commit()
+    db.refresh(two)
+    assert two.revoked_with_id is None
+    assert issue_due_pathways(db, learner.id) == []
+    [progress] = pathway_progress(db, learner.id, slug="two-of-abc")
+    assert progress.revoked and progress.still_needed == 0
 
 
 def test_a_pathway_credential_revoked_with_a_course_credential_is_issued_again_when_all_are_held(
