@@ -129,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_signal_handlers() -> None:
     """Features that react to other features' events connect their handlers on import."""
+    import lms.auth.jobs  # noqa: F401, PLC0415  (accounts: delete login sessions that ended)
     import lms.capstones.notify  # noqa: F401, PLC0415  (capstones: tell learners and graders; daily digest)
     import lms.capstones.sync  # noqa: F401, PLC0415  (capstones: store each definition version at sync)
     import lms.credentials.events  # noqa: F401, PLC0415  (credentials: issue when the last blocker goes)

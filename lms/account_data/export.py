@@ -20,7 +20,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import CourseRole, User
+from lms.auth.models import CourseRole, LoginSession, User
 from lms.capstones.models import OUTCOMES, Review, Submission, SubmissionFile
 from lms.catalog.models import Course, Item, Module
 from lms.course_reviews.models import CourseReview
@@ -41,7 +41,7 @@ Exported {at} for account {user_id}.
 
 Each folder holds a data.json (UTF-8 JSON; times are UTC, ISO 8601):
 
-  profile/               your account, roles and email choices
+  profile/               your account, roles, email choices and when you signed in
   enrollments/           your courses, tracks and what you completed
   quiz-attempts/         every quiz attempt with your answers, scores and feedback
   capstone-submissions/  every version of your capstone projects, with the reviews you were shown;
@@ -98,12 +98,15 @@ def _profile(db: Session, user: User) -> dict:
                                 NotificationPreference.updated_at)
                          .where(NotificationPreference.user_id == user.id)
                          .order_by(NotificationPreference.kind)).all()
+    sessions = db.execute(select(LoginSession.started_at, LoginSession.ended_at)
+                          .where(LoginSession.user_id == user.id).order_by(LoginSession.started_at)).all()
     return {"format_version": FORMAT_VERSION, "id": user.id, "email": user.email, "name": user.name,
             "created_at": user.created_at, "email_verified_at": user.email_verified_at,
             "password_changed_at": user.password_changed_at, "is_admin": user.is_admin,
             "course_roles": [{"course": slug, "course_title": title, "role": role, "granted_at": at}
                              for slug, title, role, at in roles],
-            "email_choices": [{"kind": kind, "email": email, "updated_at": at} for kind, email, at in choices]}
+            "email_choices": [{"kind": kind, "email": email, "updated_at": at} for kind, email, at in choices],
+            "login_sessions": [{"started_at": started, "ended_at": ended} for started, ended in sessions]}
 
 
 def _enrollments(db: Session, user_id: int) -> Iterator[dict]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
 from lms.auth import passwords
-from lms.auth.models import CourseRole, User
+from lms.auth.models import CourseRole, LoginSession, User
 from lms.capstones.models import Submission, SubmissionFile
 from lms.capstones.paths import submission_path
 from lms.catalog.models import Course
@@ -137,6 +137,8 @@ def erase_account(db: Session, user_id: int, now: datetime) -> Erasure:
                .execution_options(synchronize_session=False))
     roles = db.execute(delete(CourseRole).where(CourseRole.user_id == user_id)
                        .execution_options(synchronize_session=False)).rowcount
+    db.execute(delete(LoginSession).where(LoginSession.user_id == user_id)
+               .execution_options(synchronize_session=False))  # (when they signed in, from where: gone)
 
     user.email = tombstone_email(user_id)
     user.name = DELETED_NAME

@@ -1,4 +1,5 @@
-"""Account pages: the overview, downloading one's data, deleting one's account.
+"""Account pages: the overview (with signing out everywhere else), downloading one's data, deleting
+one's account.
 
 Both actions ask for the password again. Exports are rate limited (each builds a zip of everything);
 so are wrong passwords, per account, as the login form limits them.
@@ -13,8 +14,10 @@ from flask_login import current_user, logout_user
 
 from lms.account_data import export, files, services
 from lms.account_data.forms import DeleteForm, ExportForm
+from lms.auth import services as auth_services
 from lms.credentials.services import CredentialError
 from lms.db import get_db, utcnow
+from lms.forms import ActionForm
 from lms.security import TooManyAttempts, access, get_throttle, limit
 from lms.uploads import get_upload_store
 
@@ -55,7 +58,22 @@ def _checked_password(form, template: str):
 @bp.route("/account")
 @access("login")
 def account():
-    return render_template("account_data/account.html")
+    sessions = auth_services.live_sessions(get_db(), current_user.id)
+    return render_template("account_data/account.html", sessions=sessions, form=ActionForm())
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@access("login")
+def end_other_sessions():
+    """Sign out everywhere else: every other browser's session ends, this one stays."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        db = get_db()
+        ended = auth_services.end_other_sessions(db, current_user.id, keep_token=current_user.session_token)
+        db.commit()
+        flash(f"Signed out of {ended} other browser{'' if ended == 1 else 's'}." if ended else
+              "You were not signed in anywhere else.", "success")
+    return redirect(url_for("account_data.account"))
 
 
 @bp.route("/account/export", methods=["GET", "POST"])

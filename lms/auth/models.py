@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -47,18 +47,35 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return session_id(self.id, self.password_changed_at)
-
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
 
 
-def session_id(user_id: int, password_changed_at: datetime) -> str:
-    """What a login session stores. It includes when the password was set, so changing the
-    password logs out every other session of the account."""
-    return f"{user_id}:{int(password_changed_at.timestamp() * 1000)}"
+def session_id(user_id: int, password_changed_at: datetime, token: str) -> str:
+    """What a login session's cookie stores: the account, when its password was set (changing the
+    password logs out every other session of the account) and the token of its ``LoginSession`` row
+    (logging out ends that row, so a copy of the cookie stops working too)."""
+    return f"{user_id}:{int(password_changed_at.timestamp() * 1000)}:{token}"
+
+
+class LoginSession(Base):
+    """One login, in one browser: created by logging in, ended by logging out (or by "sign out
+    everywhere else", a password change or the account's deletion). The cookie holds the token; the
+    database holds only its SHA-256, so a copy of the database logs nobody in. Sessions also end when
+    they are older than the session lifetime (31 days); ``auth.prune_sessions`` deletes such rows."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_it_starts"),
+        Index("ix_login_sessions_user_id_started_at", "user_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CourseRole(Base):

@@ -7,20 +7,22 @@ embeds the time the password last changed, so it stops working once it has been 
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
 from lms.auth import passwords
-from lms.auth.models import COURSE_ROLES, CourseRole, User, session_id
+from lms.auth.models import COURSE_ROLES, CourseRole, LoginSession, User, session_id
 from lms.catalog.models import Course
 from lms.db import utcnow
 from lms.errors import Conflict, DomainError, NotFound
@@ -137,7 +139,10 @@ def authenticate(db: Session, hasher: PasswordHasher, email: str, password: str)
     return user
 
 
-# -- the logged-in user ----------------------------------------------------------------------------
+# -- the logged-in user and their login sessions ----------------------------------------------------
+
+SESSION_LIFETIME = timedelta(days=31)  # Flask's permanent_session_lifetime, which signs the cookie too
+
 
 @dataclass(frozen=True)
 class SessionUser:
@@ -156,17 +161,22 @@ class SessionUser:
     unread_notifications: int = 0  # the header's count (kept by lms.notifications)
     is_course_staff: bool = False  # instructor or grader of some course: the header links the grading queue
     is_instructor: bool = False  # instructor of some course: the header links their course dashboards
+    session_token: str = ""  # this browser's LoginSession (its cookie holds it; the database, its hash)
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     def get_id(self) -> str:
-        return session_id(self.id, self.password_changed_at)
+        return session_id(self.id, self.password_changed_at, self.session_token)
 
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 _SESSION_USER_QUERY = (
@@ -176,20 +186,67 @@ _SESSION_USER_QUERY = (
            # header's "Grading" and "Teach" links cost no query of their own.
            exists().where(CourseRole.user_id == User.id).label("is_course_staff"),
            exists().where(CourseRole.user_id == User.id, CourseRole.role == "instructor").label("is_instructor"))
-    .where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
+    .where(User.id == bindparam("user_id"), User.deleted_at.is_(None),
+           # The login session is live: in the same statement, on the token's unique index.
+           exists().where(LoginSession.token_hash == bindparam("token_hash"), LoginSession.user_id == User.id,
+                          LoginSession.ended_at.is_(None), LoginSession.started_at > bindparam("since")))
 )
 
 
-def load_session_user(db: Session, stored_session_id: str) -> SessionUser | None:
-    """The user a login session belongs to, or None if the account is gone or its password changed."""
-    user_id, _, _stamp = stored_session_id.partition(":")
-    if not user_id.isdigit():
+def load_session_user(db: Session, stored_session_id: str, now: datetime | None = None) -> SessionUser | None:
+    """The user a login session belongs to, or None if the account is gone, its password changed, or
+    the session was ended (logged out, signed out elsewhere) or is older than SESSION_LIFETIME."""
+    user_id, _, rest = stored_session_id.partition(":")
+    _stamp, _, token = rest.partition(":")
+    if not user_id.isdigit() or not token:
         return None
-    row = db.connection().execute(_SESSION_USER_QUERY, {"user_id": int(user_id)}).first()
+    now = now or utcnow()
+    row = db.connection().execute(_SESSION_USER_QUERY, {"user_id": int(user_id), "token_hash": _token_hash(token),
+                                                        "since": now - SESSION_LIFETIME}).first()
     if row is None:
         return None
-    user = SessionUser(*row)
+    user = SessionUser(*row, session_token=token)
     return user if user.get_id() == stored_session_id else None
+
+
+def start_session(db: Session, user: User) -> SessionUser:
+    """Log ``user`` in on one browser: a new LoginSession, in the caller's transaction. Returns what
+    to hand to Flask-Login's ``login_user`` (its id carries the new session's token)."""
+    token = secrets.token_urlsafe(32)
+    db.add(LoginSession(user_id=user.id, token_hash=_token_hash(token), started_at=utcnow()))
+    db.flush()
+    return SessionUser(user.id, user.email, user.name, user.is_admin, user.email_verified_at,
+                       user.password_changed_at, session_token=token)
+
+
+def end_session(db: Session, user_id: int, token: str) -> None:
+    """Log out: this browser's session ends, for every copy of its cookie."""
+    db.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                          LoginSession.token_hash == _token_hash(token),
+                                          LoginSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
+def end_other_sessions(db: Session, user_id: int, keep_token: str | None = None) -> int:
+    """End every live session of the account but the one holding ``keep_token``; how many ended."""
+    conditions = [LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)]
+    if keep_token is not None:
+        conditions.append(LoginSession.token_hash != _token_hash(keep_token))
+    return db.execute(update(LoginSession).where(*conditions).values(ended_at=utcnow())).rowcount
+
+
+def live_sessions(db: Session, user_id: int, now: datetime | None = None) -> list[datetime]:
+    """When each live session of the account started, newest first."""
+    since = (now or utcnow()) - SESSION_LIFETIME
+    return list(db.scalars(select(LoginSession.started_at).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None), LoginSession.started_at > since)
+        .order_by(LoginSession.started_at.desc())))
+
+
+def prune_sessions(db: Session, now: datetime) -> int:
+    """Delete the sessions that can no longer log anyone in (ended, or older than the lifetime)."""
+    return db.execute(delete(LoginSession).where(
+        (LoginSession.ended_at.is_not(None)) | (LoginSession.started_at <= now - SESSION_LIFETIME))
+        .execution_options(synchronize_session=False)).rowcount
 
 
 # -- email verification -------------------------------------------------------------------------
@@ -258,6 +315,7 @@ def user_for_reset_token(db: Session, tokens: Tokens, token: str) -> User:
 def reset_password(db: Session, hasher: PasswordHasher, tokens: Tokens, token: str, new_password: str) -> User:
     user = user_for_reset_token(db, tokens, token)
     set_password(hasher, user, new_password)
+    end_other_sessions(db, user.id)  # (their ids no longer match either; this keeps the list true)
     # Following the link proves the person reads this mailbox.
     _mark_verified(db, user)
     return user
@@ -268,7 +326,7 @@ def set_password(hasher: PasswordHasher, user: User, new_password: str) -> None:
     if problem:
         raise InvalidInput(problem, "password")
     user.password_hash = hasher.hash(new_password)
-    user.password_changed_at = utcnow()  # ends other sessions and used reset links
+    user.password_changed_at = utcnow()  # ends every session (their ids hold it) and used reset links
 
 
 # -- roles --------------------------------------------------------------------------------------

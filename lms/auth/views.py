@@ -80,7 +80,7 @@ def register():
             db.rollback()
             form.email.errors.append(exc.message)
         else:
-            login_user(user)
+            _log_in(db, user)
             flash(f"Welcome, {user.name}! We sent a link to {user.email}: open it to confirm your address. "
                   "You can start learning right away.", "success")
             return redirect(safe_next(form.next.data))
@@ -110,10 +110,17 @@ def login():
             form.form_errors.append("That email and password do not match an account. "
                                     "Check them, or reset your password.")
             return _form_page("auth/login.html", form, status=401)
-        db.commit()  # a rehashed password, if the hash settings changed
-        login_user(user)
+        _log_in(db, user)  # (and commits a rehashed password, if the hash settings changed)
         return redirect(safe_next(form.next.data))
     return _form_page("auth/login.html", form)
+
+
+def _log_in(db, user) -> None:
+    """Start a login session for ``user`` in this browser, committed with the request's work before the
+    cookie names it."""
+    session_user = services.start_session(db, user)
+    db.commit()
+    login_user(session_user)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -121,6 +128,10 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            db = get_db()
+            services.end_session(db, current_user.id, current_user.session_token)
+            db.commit()
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("catalog.index"))
@@ -196,8 +207,7 @@ def reset_password(token: str):
             db.rollback()
             form.password.errors.append(exc.message)
         else:
-            db.commit()
-            login_user(user)
+            _log_in(db, user)
             flash("Your password is changed and you are logged in. Other sessions were logged out.", "success")
             return redirect(url_for("progress.dashboard"))
     return _form_page("auth/reset_password.html", form)

@@ -352,6 +352,7 @@ def test_switching_track_when_not_enrolled_is_refused(db, app, auth, client, cou
     user = make_user("learner@example.com")
     with pytest.raises(enrollments.NotFound):
         enrollments.switch_to_credential_track(db, user.id, course.id)
+    db.rollback()  # (its UPDATE of no row holds SQLite's write lock until then; logging in writes)
     auth.login(user.email)
     response = auth.post("/courses/adaptive/track", form_page="/courses/adaptive")
     assert response.status_code in (302, 403)
