@@ -62,7 +62,7 @@ def test_signing_out_everywhere_else_keeps_this_browser(app, auth, client, db, m
                        follow_redirects=True)
     assert "Signed out of 1 other browser." in done.get_data(as_text=True)
     assert _logged_in(laptop) and not _logged_in(phone)
-    assert "Only here." in laptop.get("/account").get_data(as_text=True)
+    assert "Only in this browser." in laptop.get("/account").get_data(as_text=True)
     Auth(phone).login("me@example.com")
     expired = laptop.post("/account/sessions/end-others", data={"csrf_token": "stale"})
     assert expired.status_code == 400  # the app's page for a form whose token expired
