@@ -1,6 +1,7 @@
 """Losing PostgreSQL costs a few requests answered with a 503 page, never a 500 or a lost write, and
-the app recovers by itself once the database is back (pool pre-ping). The outage is made by cutting a
-TCP proxy between the app and the server, never by stopping the shared server."""
+the app recovers by itself once the database is back (idle pooled connections are pinged before use,
+lms.db). The outage is made by cutting a TCP proxy between the app and the server, never by stopping
+the shared server."""
 
 from __future__ import annotations
 
@@ -64,3 +65,38 @@ def test_an_outage_answers_503_and_loses_no_write(proxied):
     assert _accounts(app) == 0  # the refused registration left nothing behind
     assert _register(client, "after@example.com").status_code in (302, 303)
     assert _accounts(app) == 1
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(proxied, monkeypatch):
+    """The pre-ping of idle connections: the pool's connections die with the cut; the database is back
+    before anyone asks; the next request pings the idle connection, finds it dead and gets a new one."""
+    import lms.db
+
+    app, proxy = proxied
+    monkeypatch.setattr(lms.db, "PING_AFTER_IDLE_S", 0.0)  # (instead of waiting a second)
+    client = app.test_client()
+    assert client.get("/courses").status_code == 200
+    proxy.cut()
+    proxy.restore()
+    assert client.get("/courses").status_code == 200  # no 503: nobody saw the outage
+
+
+def test_a_connection_in_use_a_moment_ago_is_not_pinged(proxied):
+    """Under load a connection goes back to work within milliseconds: no ping then (a round trip per
+    request). Dropped in that moment, it costs one request a 503, and the pool starts afresh."""
+    app, proxy = proxied
+    pings = []
+    engine = get_engine(app)
+    original = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+    client = app.test_client()
+    try:
+        for _ in range(5):
+            assert client.get("/courses").status_code == 200
+        assert pings == []
+        proxy.cut()
+        proxy.restore()
+        assert client.get("/courses").status_code == 503
+        assert client.get("/courses").status_code == 200
+    finally:
+        engine.dialect.do_ping = original
