@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from lms.auth.services import SESSION_LIFETIME
 from lms.config import ConfigError, Settings, load_settings, resolve_secret_key
 from lms.sessions import VerifiedCookieSessionInterface
 
@@ -47,6 +48,8 @@ def register_config(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
         SESSION_COOKIE_NAME="skillmark_session",
+        # How long a signed session cookie is accepted; its login_sessions row lives as long.
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=production,

@@ -141,7 +141,7 @@ def authenticate(db: Session, hasher: PasswordHasher, email: str, password: str)
 
 # -- the logged-in user and their login sessions ----------------------------------------------------
 
-SESSION_LIFETIME = timedelta(days=31)  # Flask's permanent_session_lifetime, which signs the cookie too
+SESSION_LIFETIME = timedelta(days=31)  # also Flask's PERMANENT_SESSION_LIFETIME (lms.create_app): one limit
 
 
 @dataclass(frozen=True)

@@ -325,9 +325,10 @@ def preview_pathway_award(db: Session, actor_is_admin: bool, pathway_slug: str, 
     pathway = next(iter(live_pathways(db, pathway_slug)), None)
     if pathway is None:
         raise NotFound("There is no pathway at this address that can be earned now.")
-    [progress] = pathway_progress(db, user.id, now, slug=pathway_slug)
-    if current_credential(db, user.id, pathway.achievement_id) is not None:
+    held = held_credentials(db, user.id)  # (read once: the progress, the check and the revoked one)
+    if any(c.achievement_id == pathway.achievement_id and c.current for c in held):
         raise Conflict(f"{user.name} already holds this pathway's credential.")
+    [progress] = pathway_progress(db, user.id, now, slug=pathway_slug, held=held)
     blockers = []
     if progress.still_needed:
         missing = ", ".join(f"“{course.title}”" for course in progress.missing)
@@ -336,7 +337,7 @@ def preview_pathway_award(db: Session, actor_is_admin: bool, pathway_slug: str, 
         else:
             blockers.append(f"Hold {progress.still_needed} more course credential"
                             f"{'s' if progress.still_needed > 1 else ''} of {missing}")
-    revoked = next((c for c in reversed(held_credentials(db, user.id))
+    revoked = next((c for c in reversed(held)
                     if c.achievement_id == pathway.achievement_id and c.revoked_by_issuer), None)
     return PathwayAwardPreview(user.id, user.name, pathway, blockers, revoked)
 
